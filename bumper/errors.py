@@ -1,0 +1,20 @@
+"""Errors that reach the user as one clear line."""
+
+from __future__ import annotations
+
+
+class BumperError(Exception):
+    """A failure the user can act on; its message is printed as one line, no traceback.
+
+    ``location`` is ``file:line`` (or ``file:line:column``) when the cause is in a file.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, location: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
