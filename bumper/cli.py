@@ -1,0 +1,193 @@
+"""The ``bumper`` command: a thin click shell over the library.
+
+Start-up matters (it runs in every pipeline): only click is imported here; each
+command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from bumper import __version__
+
+if TYPE_CHECKING:
+    from bumper.plan import Plan
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one error line and exit: the only way errors leave the CLI."""
+    click.echo(f"bumper: error: {message}", err=True)
+    sys.exit(code)
+
+
+def one_line_errors(func: F) -> F:
+    """Turn every failure into one line on stderr and a non-zero exit, never a traceback
+    (set BUMPER_DEBUG=1 to see one)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from bumper.errors import BumperError
+
+        try:
+            return func(*args, **kwargs)
+        except BumperError as error:
+            fail(str(error), error.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            if os.environ.get("BUMPER_DEBUG"):
+                raise
+            fail(f"internal error: {type(error).__name__}: {error} (BUMPER_DEBUG=1 shows more)")
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bumper")
+def main() -> None:
+    """Bump container image references in Kubernetes manifests, surgically.
+
+    Every byte outside the changed values stays as it was.
+    """
+
+
+path_argument = click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
+include_option = click.option(
+    "--include", multiple=True, metavar="GLOB",
+    help="Only files whose path or name matches GLOB (repeatable).",
+)
+exclude_option = click.option(
+    "--exclude", multiple=True, metavar="GLOB",
+    help="Leave out files whose path or name matches GLOB (repeatable).",
+)
+output_option = click.option(
+    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="text: summary on stderr; json: a JSON document on stdout.",
+)
+
+
+def _short(value: str | None) -> str:
+    if value is None:
+        return "-"
+    return value if len(value) <= 19 or not value.startswith("sha256:") else value[:19] + "…"
+
+
+def render_plan(plan: Plan, *, dry_run: bool) -> None:
+    """The human summary, on stderr: ``file:line  name  old → new`` per change."""
+    for problem in plan.problems:
+        click.echo(f"warning: {problem} (file skipped)", err=True)
+    for change in plan.changes:
+        old, new = change.old, change.new
+        if new[len(change.name) : len(change.name) + 1] in (":", "@"):
+            old = old[len(change.name) :].lstrip(":") or "(untagged)"
+            new = new[len(change.name) :].lstrip(":")
+        click.echo(f"{change.path}:{change.line}  {change.name}  {old} → {new}", err=True)
+    for skip in plan.skips:
+        click.echo(f"{skip.path}:{skip.line}  {skip.name}  skipped: {skip.reason}", err=True)
+    changes = len(plan.changes)
+    if changes:
+        files = len(plan.changed_files)
+        verb = "would change" if dry_run else "changed"
+        click.echo(
+            f"{verb} {changes} reference{'s' * (changes != 1)} in {files} "
+            f"file{'s' * (files != 1)}",
+            err=True,
+        )
+    elif plan.matched:
+        click.echo(f"{plan.target.match}: already up to date", err=True)
+    else:
+        click.echo(f"{plan.target.match}: no reference found", err=True)
+
+
+@main.command("set-image")
+@click.argument("image")
+@path_argument
+@click.option("--dry-run", is_flag=True, help="Show the unified diff; write nothing.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the unified diff of the change.")
+@output_option
+@click.option("--allow-downgrade", is_flag=True,
+              help="Write a semver tag lower than the current one (skipped by default).")
+@click.option("--allow-missing", is_flag=True,
+              help="Exit 0 even when no reference to the image exists.")
+@include_option
+@exclude_option
+@one_line_errors
+def set_image(
+    image: str,
+    paths: tuple[str, ...],
+    dry_run: bool,
+    show_diff: bool,
+    output: str,
+    allow_downgrade: bool,
+    allow_missing: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> None:
+    """Set IMAGE's tag and/or digest in every manifest under PATH (default: .).
+
+    IMAGE is NAME:TAG, NAME@DIGEST, NAME:TAG@DIGEST, or OLD=NEW[:TAG][@DIGEST] to move
+    the image to a new name. Directories are walked for *.yaml/*.yml (git-ignored files
+    and Helm chart templates left out); files named explicitly are read whatever their
+    extension. Exit 1 if IMAGE is invalid, a named file cannot be parsed, or no
+    reference exists (unless --allow-missing); nothing is written then.
+    """
+    from bumper.plan import plan_set_image
+
+    plan = plan_set_image(
+        image,
+        list(paths) or ["."],
+        allow_downgrade=allow_downgrade,
+        allow_missing=allow_missing,
+        include=include,
+        exclude=exclude,
+    )
+    diff = plan.diff() if (dry_run or show_diff) else None
+    if not dry_run:
+        plan.apply()
+    if output == "json":
+        document = plan.to_dict()
+        document["dry_run"] = dry_run
+        if diff is not None:
+            document["diff"] = diff
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    if diff:
+        click.echo(diff, nl=False)
+    render_plan(plan, dry_run=dry_run)
+
+
+@main.command("images")
+@path_argument
+@output_option
+@include_option
+@exclude_option
+@one_line_errors
+def images(paths: tuple[str, ...], output: str, include: tuple[str, ...],
+           exclude: tuple[str, ...]) -> None:
+    """List every image reference under PATH (default: .): file:line, name, tag, digest."""
+    from bumper.inventory import list_images
+
+    found, problems = list_images(list(paths) or ["."], include, exclude)
+    for problem in problems:
+        click.echo(f"warning: {problem} (file skipped)", err=True)
+    if output == "json":
+        click.echo(json.dumps({"images": [f.to_dict() for f in found],
+                               "warnings": [p.to_dict() for p in problems]},
+                              indent=2, ensure_ascii=False))
+        return
+    for ref in found:
+        note = f"  ({ref.note})" if ref.note else ""
+        click.echo(
+            f"{ref.path}:{ref.line}\t{ref.name}\t{ref.tag or '-'}\t{_short(ref.digest)}"
+            f"\t{ref.shape}{note}"
+        )

@@ -1,0 +1,187 @@
+"""Which files to read, how to read them byte-faithfully, and how to write them atomically."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bumper.errors import BumperError
+
+UTF8_BOM = b"\xef\xbb\xbf"
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+HELM_TEMPLATE_SUFFIXES = (".tpl",)
+
+
+class FileError(BumperError):
+    """A file that cannot be read as text; ``path`` names it."""
+
+    def __init__(self, message: str, path: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message, f"{path}:{line}:{column}")
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to plan: where it is, how the user named it, and whether they named it."""
+
+    path: Path
+    display: str
+    explicit: bool
+
+
+@dataclass
+class TextFile:
+    """A decoded manifest: ``text`` is what the parser sees; ``bom`` is put back on write."""
+
+    text: str
+    bom: bool
+
+    def encode(self, text: str) -> bytes:
+        return (UTF8_BOM if self.bom else b"") + text.encode("utf-8")
+
+
+def decode(data: bytes, display: str) -> TextFile:
+    """Decode UTF-8 (with or without BOM) without touching line endings."""
+    bom = data.startswith(UTF8_BOM)
+    if bom:
+        data = data[len(UTF8_BOM) :]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileError("UTF-16 files are not supported; save it as UTF-8", display)
+    try:
+        return TextFile(data.decode("utf-8"), bom)
+    except UnicodeDecodeError as error:
+        prefix = data[: error.start]
+        line = prefix.count(b"\n") + 1
+        column = error.start - (prefix.rfind(b"\n") + 1) + 1
+        raise FileError("not valid UTF-8 text", display, line, column) from None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` via a temp file in the same folder; keep its mode."""
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bumper", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _display(path: Path, root_arg: str, base: Path) -> str:
+    """How to name a walked file: relative to where the user pointed, as they wrote it."""
+    relative = path.relative_to(base).as_posix()
+    if root_arg in (".", "./"):
+        return relative
+    return f"{root_arg.rstrip('/')}/{relative}"
+
+
+def _git_listed(directory: Path) -> list[Path] | None:
+    """Non-ignored files under ``directory`` when it is inside a git work tree, else None."""
+    probe = directory.resolve()
+    for candidate in (probe, *probe.parents):
+        if (candidate / ".git").exists():
+            break
+    else:
+        return None
+    try:
+        result = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=directory,
+            capture_output=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    names = sorted({name for name in result.stdout.decode("utf-8", "surrogateescape").split("\0")
+                    if name})
+    return [directory / name for name in names]
+
+
+def _walk(directory: Path) -> Iterator[Path]:
+    """Every file below ``directory`` in sorted order, never entering ``.git``."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name == ".git":
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path))
+        elif entry.is_file():
+            yield Path(entry.path)
+
+
+def _chart_roots(files: Iterable[Path]) -> set[Path]:
+    return {path.parent for path in files if path.name == "Chart.yaml"}
+
+
+def _is_helm_template(path: Path, chart_roots: set[Path]) -> bool:
+    if path.suffix in HELM_TEMPLATE_SUFFIXES:
+        return True
+    for parent in path.parents:
+        if parent.name == "templates" and parent.parent in chart_roots:
+            return True
+    return False
+
+
+def _glob_match(display: str, patterns: tuple[str, ...]) -> bool:
+    name = display.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(display, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def collect_sources(
+    paths: Iterable[str | Path],
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> list[Source]:
+    """Files to plan, in a stable order.
+
+    Directories are walked for ``*.yaml``/``*.yml`` (git-ignored files, ``.git`` and
+    Helm chart templates left out); a file named explicitly is read whatever its
+    extension. ``include``/``exclude`` globs match the displayed path or the file name.
+    """
+    sources: list[Source] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        arg = str(raw)
+        path = Path(arg)
+        if path.is_file():
+            resolved = path.resolve()
+            if resolved not in seen and not (exclude and _glob_match(arg, exclude)):
+                seen.add(resolved)
+                sources.append(Source(path, arg, explicit=True))
+            continue
+        if not path.is_dir():
+            raise BumperError(f"{arg}: no such file or directory")
+        listed = _git_listed(path)
+        files = listed if listed is not None else list(_walk(path))
+        charts = _chart_roots(files)
+        for file in files:
+            if not file.name.endswith(MANIFEST_SUFFIXES) or _is_helm_template(file, charts):
+                continue
+            if ".git" in file.relative_to(path).parts or not file.is_file():
+                continue
+            display = _display(file, arg, path)
+            if include and not _glob_match(display, include):
+                continue
+            if exclude and _glob_match(display, exclude):
+                continue
+            resolved = file.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            sources.append(Source(file, display, explicit=False))
+    return sources

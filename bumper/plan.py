@@ -1,0 +1,371 @@
+"""The Plan: every edit a bump makes, worked out before anything is written.
+
+``plan_set_image`` is pure (it reads files and writes nothing); ``Plan.apply`` writes
+the changed files atomically, all of them or, when the plan holds an error, none.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bumper.errors import BumperError
+from bumper.files import Source, TextFile, collect_sources, decode, write_atomic
+from bumper.reference import canonical_name, format_reference, last_component
+from bumper.shapes import Edit, Site, Wanted, find_sites
+from bumper.target import Target, parse_target
+from bumper.versions import is_downgrade
+from bumper.yamltext import Document, LineIndex, YamlError, parse_text
+
+# Below this many candidate files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 400
+
+
+@dataclass(frozen=True)
+class Change:
+    """One reference that the bump rewrites."""
+
+    path: str
+    line: int
+    column: int
+    shape: str
+    name: str
+    old: str
+    new: str
+    old_tag: str | None
+    new_tag: str | None
+    old_digest: str | None
+    new_digest: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A reference to the image that the bump leaves alone, and why."""
+
+    path: str
+    line: int
+    column: int
+    shape: str
+    name: str
+    current: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that could not be read or parsed (an error when named, else a warning)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+    explicit: bool
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "column": self.column,
+                "message": self.message}
+
+
+@dataclass
+class FilePlan:
+    """The planned result for one file: original and updated text."""
+
+    source: Source
+    original_bytes: bytes
+    text: TextFile
+    updated: str
+    changes: list[Change] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.updated != self.text.text
+
+    def new_bytes(self) -> bytes:
+        return self.text.encode(self.updated)
+
+
+@dataclass
+class Plan:
+    """What a bump will do; nothing is written until ``apply``."""
+
+    target: Target
+    files: list[FilePlan]
+    problems: list[Problem]
+
+    @property
+    def changes(self) -> list[Change]:
+        return [change for plan in self.files for change in plan.changes]
+
+    @property
+    def skips(self) -> list[Skip]:
+        return [skip for plan in self.files for skip in plan.skips]
+
+    @property
+    def matched(self) -> int:
+        """References to the image found: changed, skipped or already at the target."""
+        return sum(len(p.changes) + len(p.skips) + p.unchanged for p in self.files)
+
+    @property
+    def changed(self) -> bool:
+        return any(plan.changed for plan in self.files)
+
+    @property
+    def changed_files(self) -> list[Path]:
+        return [plan.source.path for plan in self.files if plan.changed]
+
+    def diff(self) -> str:
+        """A unified diff of every changed file (paths as the user named them)."""
+        chunks: list[str] = []
+        for plan in self.files:
+            if not plan.changed:
+                continue
+            name = plan.source.display
+            chunks.extend(
+                difflib.unified_diff(
+                    plan.text.text.splitlines(keepends=True),
+                    plan.updated.splitlines(keepends=True),
+                    fromfile=f"a/{name}",
+                    tofile=f"b/{name}",
+                )
+            )
+            if chunks and not chunks[-1].endswith("\n"):
+                chunks[-1] += "\n\\ No newline at end of file\n"
+        return "".join(chunks)
+
+    def apply(self) -> list[Path]:
+        """Write every changed file atomically; refuse if a file changed since planning."""
+        changed = [plan for plan in self.files if plan.changed]
+        for plan in changed:
+            if plan.source.path.read_bytes() != plan.original_bytes:
+                raise BumperError(
+                    f"{plan.source.display}: changed on disk while planning; nothing written"
+                )
+        written: list[Path] = []
+        for plan in changed:
+            write_atomic(plan.source.path.resolve(), plan.new_bytes())
+            written.append(plan.source.path)
+        return written
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image": str(self.target),
+            "changed": self.changed,
+            "changes": [c.to_dict() for c in self.changes],
+            "skipped": [s.to_dict() for s in self.skips],
+            "warnings": [p.to_dict() for p in self.problems if not p.explicit],
+            "files": [plan.source.display for plan in self.files if plan.changed],
+        }
+
+
+def wanted_for(site: Site, target: Target) -> Wanted:
+    """The reference a matching site should hold: stale tag/digest dropped, the user's
+    spelling of the name kept unless renaming."""
+    name = target.new_name if target.new_name is not None else site.name
+    if target.new_name is not None and canonical_name(target.new_name) == canonical_name(
+        site.name
+    ):
+        name = site.name
+    tag, digest = site.tag, site.digest
+    if target.tag is not None and target.digest is not None:
+        tag, digest = target.tag, target.digest
+    elif target.tag is not None:
+        digest = digest if tag == target.tag else None
+        tag = target.tag
+    elif target.digest is not None:
+        tag = tag if digest == target.digest else None
+        digest = target.digest
+    return Wanted(name, tag, digest)
+
+
+def splice(text: str, edits: Iterable[Edit]) -> str:
+    """Apply non-overlapping edits (insertions at one offset keep their order)."""
+    ordered = sorted(enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[0]))
+    parts: list[str] = []
+    position = 0
+    for _, edit in ordered:
+        if edit.start < position:
+            raise AssertionError(f"overlapping edits at offset {edit.start}")
+        parts.append(text[position : edit.start])
+        parts.append(edit.new)
+        position = edit.end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _describe(w: Wanted) -> str:
+    return format_reference(w.name, w.tag, w.digest)
+
+
+@dataclass
+class ParsedFile:
+    """A manifest read and parsed, ready for shapes to search."""
+
+    source: Source
+    data: bytes
+    text: TextFile
+    documents: list[Document]
+
+
+def read_manifest(source: Source, must_contain: bytes | None = None) -> ParsedFile | Problem | None:
+    """Read and parse one file; None when it does not contain ``must_contain`` (a cheap
+    prefilter: every spelling of a repository contains its last path component)."""
+    try:
+        data = source.path.read_bytes()
+    except OSError as error:
+        return Problem(source.display, 1, 1, f"cannot read: {error.strerror}", source.explicit)
+    if must_contain is not None and must_contain not in data:
+        return None
+    try:
+        text_file = decode(data, source.display)
+        text = text_file.text
+        if source.path.suffix == ".json":
+            # Tabs indent JSON but not YAML; spaces have the same length, so offsets hold.
+            text = text.replace("\t", " ")
+        documents = parse_text(text)
+    except YamlError as error:
+        return Problem(source.display, error.line, error.column, error.message, source.explicit)
+    except BumperError as error:
+        return Problem(source.display, 1, 1, error.message, source.explicit)
+    return ParsedFile(source, data, text_file, documents)
+
+
+def _plan_file(source: Source, target: Target, allow_downgrade: bool) -> FilePlan | Problem | None:
+    """Plan one file; None when it holds no reference to the target."""
+    parsed = read_manifest(source, last_component(target.match).encode())
+    if not isinstance(parsed, ParsedFile):
+        return parsed
+    data, text_file, documents = parsed.data, parsed.text, parsed.documents
+    text = text_file.text
+    plan = FilePlan(source, data, text_file, text)
+    lines = LineIndex(text)
+    edits: list[Edit] = []
+    canonical = target.canonical
+    for site in sorted(find_sites(documents, source.path.name), key=lambda s: s.offset):
+        if canonical_name(site.name) != canonical:
+            continue
+        line, column = lines.locate(site.offset)
+        current = _describe(site.current)
+
+        def skip(reason: str, site: Site = site, line: int = line, column: int = column) -> None:
+            plan.skips.append(
+                Skip(source.display, line, column, site.shape, site.name, current, reason)
+            )
+
+        if site.problem is not None:
+            skip(site.problem)
+            continue
+        wanted = wanted_for(site, target)
+        if wanted == site.current:
+            plan.unchanged += 1
+            continue
+        if not allow_downgrade and is_downgrade(site.tag, wanted.tag):
+            skip(f"downgrade {site.tag} → {wanted.tag} (use --allow-downgrade)")
+            continue
+        site_edits = site.edits(text, wanted)
+        first = min(site_edits, key=lambda e: e.start)
+        line, column = lines.locate(max(first.start, site.offset))
+        edits.extend(site_edits)
+        plan.changes.append(
+            Change(source.display, line, column, site.shape, site.name, current,
+                   _describe(wanted), site.tag, wanted.tag, site.digest, wanted.digest)
+        )
+    if edits:
+        plan.updated = splice(text, edits)
+        _confirm(plan, target)
+    if not plan.changes and not plan.skips and not plan.unchanged:
+        return None
+    return plan
+
+
+def _confirm(plan: FilePlan, target: Target) -> None:
+    """Re-read the edited text: it must parse and hold exactly the wanted references
+    (Renovate's replace-then-re-extract)."""
+    try:
+        documents = parse_text(plan.updated)
+    except YamlError as error:
+        raise BumperError(
+            f"{plan.source.display}: internal error, the edit would break the file "
+            f"({error.message} at line {error.line}); nothing written"
+        ) from None
+    sites = find_sites(documents, plan.source.path.name)
+    new_target = target.new_name or target.match
+    expected = {c.new for c in plan.changes}
+    found = {_describe(s.current) for s in sites
+             if canonical_name(s.name) == canonical_name(new_target)}
+    if not expected <= found:
+        raise BumperError(
+            f"{plan.source.display}: internal error, the edited file does not hold "
+            f"{sorted(expected - found)[0]}; nothing written"
+        )
+
+
+def _plan_many(
+    sources: Sequence[Source], target: Target, allow_downgrade: bool
+) -> list[FilePlan | Problem | None]:
+    if len(sources) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
+        return [_plan_file(source, target, allow_downgrade) for source in sources]
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(os.cpu_count() or 1, 8)
+    chunk = max(1, len(sources) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(
+            pool.map(_plan_file, sources, [target] * len(sources),
+                     [allow_downgrade] * len(sources), chunksize=chunk)
+        )
+
+
+def plan_set_image(
+    target: str | Target,
+    paths: Iterable[str | Path] = (".",),
+    *,
+    allow_downgrade: bool = False,
+    allow_missing: bool = False,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> Plan:
+    """Plan setting ``target`` (``NAME:TAG``, ``NAME@DIGEST``, ``OLD=NEW:TAG`` …) in every
+    manifest under ``paths``.
+
+    Raises BumperError (one line naming file, line and cause) when the target is invalid,
+    a file named in ``paths`` cannot be parsed, or nothing references the image and
+    ``allow_missing`` is false. Files that fail to parse during a directory walk become
+    ``plan.problems`` (warnings).
+    """
+    parsed = parse_target(target) if isinstance(target, str) else target
+    path_list = [str(p) for p in paths] or ["."]
+    sources = collect_sources(path_list, include, exclude)
+    files: list[FilePlan] = []
+    problems: list[Problem] = []
+    for result in _plan_many(sources, parsed, allow_downgrade):
+        if isinstance(result, Problem):
+            problems.append(result)
+        elif result is not None:
+            files.append(result)
+    errors = [p for p in problems if p.explicit]
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise BumperError(f"{errors[0]}{more}; nothing written")
+    plan = Plan(parsed, files, problems)
+    if plan.matched == 0 and not allow_missing:
+        where = ", ".join(path_list)
+        raise BumperError(
+            f"no reference to {parsed.match} found in {where} "
+            "(check the name, or pass --allow-missing)"
+        )
+    return plan

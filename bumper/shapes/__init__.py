@@ -1,0 +1,95 @@
+"""Every place an image lives, one module per manifest shape.
+
+``find_sites`` walks each document once, never expanding aliases: path-bound shapes
+(kustomize entries, Argo CD Applications) look where their kind keeps images; then a
+generic walk finds ``image:`` strings and Helm values maps anywhere else, leaving out
+what never holds a deployable image (env, args, annotations, ConfigMap data, CRDs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bumper.shapes import argocd, kustomize
+from bumper.shapes.helm import helm_site
+from bumper.shapes.image_string import image_string_site
+from bumper.shapes.site import Edit, Site, Wanted
+from bumper.yamltext import Document, Mapping, Node, Scalar, Sequence, scalar_str
+
+__all__ = ["Edit", "Site", "Wanted", "find_sites"]
+
+# Subtrees whose strings are data, not images the cluster pulls.
+SKIP_KEYS = frozenset(
+    {"metadata", "annotations", "labels", "env", "envFrom", "environment", "args", "command"}
+)
+SKIP_KINDS = frozenset({"ConfigMap", "Secret", "CustomResourceDefinition"})
+
+
+def _kind(doc: Document, mapping: Mapping) -> tuple[str | None, str]:
+    kind = scalar_str(doc, mapping.get("kind"))
+    api = scalar_str(doc, mapping.get("apiVersion"))
+    return (kind.value if kind else None), (api.value if api else "")
+
+
+def _image_shape(doc: Document, root: Node | None) -> str:
+    if isinstance(root, Mapping):
+        if root.get("kind") is not None:
+            return "workload"
+        if isinstance(doc.resolve(root.get("services")), Mapping):
+            return "compose"
+    return "image"
+
+
+def _walk(doc: Document, root: Node, shape: str, seen: set[int]) -> Iterator[Site]:
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Sequence):
+            stack.extend(reversed(node.items))
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        kind, _ = _kind(doc, node)
+        if kind in SKIP_KINDS:
+            continue
+        claimed: Scalar | None = None
+        helm = helm_site(doc, node)
+        if helm is not None and id(helm.repo) not in seen:
+            seen.add(id(helm.repo))
+            claimed = helm.repo
+            yield helm
+        children: list[Node] = []
+        for key, value in node.pairs:
+            if not isinstance(key, Scalar):
+                continue
+            if key.value == "image":
+                scalar = scalar_str(doc, value)
+                if scalar is not None and scalar is not claimed and id(scalar) not in seen:
+                    site = image_string_site(scalar, shape)
+                    if site is not None:
+                        seen.add(id(scalar))
+                        yield site
+            if key.value in SKIP_KEYS:
+                continue
+            if isinstance(value, (Mapping, Sequence)):
+                children.append(value)
+        stack.extend(reversed(children))
+
+
+def find_sites(documents: list[Document], filename: str) -> Iterator[Site]:
+    """Every image reference in a parsed file, in document order."""
+    for doc in documents:
+        root = doc.root
+        if root is None or isinstance(root, Scalar):
+            continue
+        seen: set[int] = set()
+        if isinstance(root, Mapping):
+            kind, api_version = _kind(doc, root)
+            if kind in SKIP_KINDS:
+                continue
+            for site in kustomize.find(doc, root, kind, api_version, filename):
+                seen.add(id(site))
+                yield site
+            if kind in argocd.KINDS:
+                yield from argocd.find(doc, root)
+        yield from _walk(doc, root, _image_shape(doc, root), seen)

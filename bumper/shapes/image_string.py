@@ -1,0 +1,33 @@
+"""``image: NAME[:TAG][@DIGEST]`` strings: workloads of every kind, compose services,
+Helm values that hold the whole reference in one string."""
+
+from __future__ import annotations
+
+from bumper.reference import format_reference, try_parse_reference
+from bumper.shapes.site import Edit, Site, Wanted, replace_scalar
+from bumper.yamltext import Scalar
+
+
+class ImageStringSite(Site):
+    """The whole reference in one scalar; edits rewrite that scalar only."""
+
+    shape = "image"
+
+    def __init__(self, scalar: Scalar, shape: str) -> None:
+        ref = try_parse_reference(scalar.value)
+        assert ref is not None
+        super().__init__(scalar.start, ref.name, ref.tag, ref.digest)
+        self.scalar = scalar
+        self.shape = shape
+
+    def edits(self, text: str, wanted: Wanted) -> list[Edit]:
+        value = format_reference(wanted.name, wanted.tag, wanted.digest)
+        return [replace_scalar(text, self.scalar, value)]
+
+
+def image_string_site(scalar: Scalar, shape: str) -> ImageStringSite | None:
+    """A site for a scalar that holds a valid reference; None for anything else
+    (``${IMAGE}``, templates, empty values)."""
+    if "{{" in scalar.value or try_parse_reference(scalar.value) is None:
+        return None
+    return ImageStringSite(scalar, shape)

@@ -1,0 +1,102 @@
+"""kustomize ``images:`` entries (``name``/``newName``/``newTag``/``digest``).
+
+Found at the root of a Kustomization or Component (or of a ``kustomization.yaml``
+without a kind) and under ``spec.images`` of a Flux Kustomization, which uses the
+same entries. An entry is matched on ``newName`` when present, else on ``name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bumper.reference import try_parse_reference
+from bumper.shapes.site import Edit, Site, Wanted, insert_key, remove_key, replace_scalar
+from bumper.yamltext import Document, Mapping, Scalar, Sequence, scalar_str
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+FLUX_API = "kustomize.toolkit.fluxcd.io/"
+
+
+def _value(scalar: Scalar | None) -> str | None:
+    if scalar is None or scalar.is_null or scalar.value == "":
+        return None
+    return scalar.value
+
+
+class KustomizeEntrySite(Site):
+    shape = "kustomize"
+
+    def __init__(self, doc: Document, entry: Mapping, name: Scalar) -> None:
+        self.entry = entry
+        self.keys: dict[str, tuple[Scalar, Scalar | None]] = {}
+        for key, value in entry.pairs:
+            if isinstance(key, Scalar):
+                self.keys[key.value] = (key, scalar_str(doc, value))
+        self.name_key = self.keys["name"][0]
+        new_name = self.value_of("newName")
+        matched = new_name if new_name is not None else name.value
+        super().__init__(entry.start, matched, self.value_of("newTag"), self.value_of("digest"))
+        if any("{{" in (self.value_of(k) or "") for k in ("name", "newName", "newTag", "digest")):
+            self.problem = "holds a template placeholder"
+
+    def value_of(self, key: str) -> str | None:
+        pair = self.keys.get(key)
+        return _value(pair[1]) if pair else None
+
+    def edits(self, text: str, wanted: Wanted) -> list[Edit]:
+        changes = {"newName": (self.name, wanted.name), "newTag": (self.tag, wanted.tag),
+                   "digest": (self.digest, wanted.digest)}
+        removed = {k for k, (old, new) in changes.items() if old != new and new is None
+                   and k in self.keys}
+        keep = [k for k, _ in self.entry.pairs if not (isinstance(k, Scalar) and k.value in removed)]
+        last_kept = keep[-1] if keep else None
+        edits: list[Edit] = []
+        for key, (old, new) in changes.items():
+            if old == new:
+                continue
+            pair = self.keys.get(key)
+            if new is None:
+                if pair is not None:
+                    edits.append(remove_key(text, self.entry, pair[0]))
+            elif pair is not None and pair[1] is not None:
+                edits.append(replace_scalar(text, pair[1], new))
+            elif pair is not None:
+                raise ValueError(f"{key} is not a plain value")
+            else:
+                after = self.name_key if key == "newName" else last_kept
+                edits.append(insert_key(text, self.entry, key, new, after=after))  # type: ignore[arg-type]
+        return edits
+
+
+def _entries(doc: Document, images: object) -> Iterator[Site]:
+    images = doc.resolve(images)  # type: ignore[arg-type]
+    if not isinstance(images, Sequence):
+        return
+    for item in images.items:
+        entry = doc.resolve(item)
+        if not isinstance(entry, Mapping):
+            continue
+        name = scalar_str(doc, entry.get("name"))
+        if name is None:
+            continue
+        site = KustomizeEntrySite(doc, entry, name)
+        if try_parse_reference(site.name) is None:
+            continue
+        yield site
+
+
+def is_kustomization(root: Mapping, kind: str | None, api_version: str, filename: str) -> bool:
+    if kind in ("Kustomization", "Component"):
+        return not api_version.startswith(FLUX_API)
+    return kind is None and filename in KUSTOMIZATION_FILES
+
+
+def find(doc: Document, root: Mapping, kind: str | None, api_version: str,
+         filename: str) -> Iterator[Site]:
+    """Entries of a kustomization, or of a Flux Kustomization's ``spec.images``."""
+    if is_kustomization(root, kind, api_version, filename):
+        yield from _entries(doc, root.get("images"))
+    elif kind == "Kustomization" and api_version.startswith(FLUX_API):
+        spec = doc.resolve(root.get("spec"))
+        if isinstance(spec, Mapping):
+            yield from _entries(doc, spec.get("images"))

@@ -1,0 +1,120 @@
+"""What every shape yields: a Site (one image reference in a file) that can rewrite itself.
+
+A site knows the reference as the file spells it (name, tag, digest) and how to turn a
+wanted (name, tag, digest) into text edits. Edits are spans of the decoded text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bumper.yamltext import Mapping, Scalar, content_end, render_scalar
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``text[start:end]`` with ``new``; an insertion has start == end."""
+
+    start: int
+    end: int
+    new: str
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """The reference a site should hold after the bump; None means absent."""
+
+    name: str
+    tag: str | None
+    digest: str | None
+
+
+class Site:
+    """One image reference in a file. Subclasses say where its parts live."""
+
+    shape = "image"
+
+    def __init__(self, offset: int, name: str, tag: str | None, digest: str | None) -> None:
+        self.offset = offset
+        self.name = name
+        self.tag = tag
+        self.digest = digest
+        self.problem: str | None = None  # set when the site must not be edited (templates…)
+
+    @property
+    def current(self) -> Wanted:
+        return Wanted(self.name, self.tag, self.digest)
+
+    def edits(self, text: str, wanted: Wanted) -> list[Edit]:
+        """Text edits that make this site hold ``wanted``."""
+        raise NotImplementedError
+
+
+def replace_scalar(text: str, scalar: Scalar, value: str) -> Edit:
+    """Write ``value`` over a scalar, keeping its quote style (plain values YAML would
+    read as non-strings get double quotes)."""
+    if scalar.start == scalar.end:
+        # An empty plain value (``tag:``): the new text needs the space after the colon.
+        prefix = " " if scalar.start > 0 and text[scalar.start - 1] == ":" else ""
+        return Edit(scalar.start, scalar.end, prefix + render_scalar(value, ""))
+    return Edit(scalar.start, scalar.end, render_scalar(value, scalar.style))
+
+
+def newline_of(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def _line_end(text: str, offset: int) -> int:
+    """Offset just past the newline that ends the line holding ``offset`` (or text end)."""
+    newline = text.find("\n", offset)
+    return len(text) if newline == -1 else newline + 1
+
+
+def insert_key(text: str, mapping: Mapping, key: str, value: str, after: Scalar | None = None) -> Edit:
+    """Add ``key: value`` after the pair whose key is ``after`` (default: the last pair),
+    at the indentation of the mapping's keys; in a flow mapping, before the closing brace."""
+    rendered = f"{key}: {render_scalar(value, '')}"
+    pairs = mapping.pairs
+    index = len(pairs) - 1
+    if after is not None:
+        index = next(i for i, (k, _) in enumerate(pairs) if k is after)
+    _, anchor_value = pairs[index]
+    end = content_end(anchor_value)
+    if mapping.flow:
+        return Edit(end, end, f", {rendered}")
+    first_key = pairs[0][0]
+    indent = " " * (first_key.start - _line_start(text, first_key.start))
+    line_end = _line_end(text, end)
+    newline = newline_of(text)
+    if line_end == len(text) and not text.endswith("\n"):
+        return Edit(line_end, line_end, f"{newline}{indent}{rendered}")
+    return Edit(line_end, line_end, f"{indent}{rendered}{newline}")
+
+
+def remove_key(text: str, mapping: Mapping, key: Scalar) -> Edit:
+    """Remove one ``key: value`` pair, taking its whole line(s) in block style."""
+    pairs = mapping.pairs
+    index = next(i for i, (k, _) in enumerate(pairs) if k is key)
+    value_end = content_end(pairs[index][1])
+    if mapping.flow:
+        if index > 0:
+            return Edit(content_end(pairs[index - 1][1]), value_end, "")
+        if len(pairs) > 1:
+            return Edit(key.start, pairs[1][0].start, "")
+        return Edit(key.start, value_end, "")
+    line_start = _line_start(text, key.start)
+    if text[line_start : key.start].strip() == "":
+        line_end = _line_end(text, value_end)
+        if line_end == len(text) and not text.endswith("\n") and line_start > 0:
+            # Last line of a file without a final newline: keep it without one.
+            before = line_start - (2 if text[line_start - 2 : line_start] == "\r\n" else 1)
+            return Edit(before, line_end, "")
+        return Edit(line_start, line_end, "")
+    # The key shares its line with a sequence dash (``- digest: …``): the next key moves up.
+    if index + 1 < len(pairs):
+        return Edit(key.start, pairs[index + 1][0].start, "")
+    return Edit(key.start, value_end, "")

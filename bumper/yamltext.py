@@ -1,0 +1,328 @@
+"""YAML as text with positions: parse to light nodes that know their spans.
+
+We never let a YAML emitter write a user's file. The parser tells us *where* each
+value is (code-point offsets into the decoded text); edits are spliced into the
+original text. Aliases are kept as alias nodes and never expanded, so an
+alias-heavy document costs no more than its text.
+
+libyaml (ruamel's C parser) is ~4x faster than ruamel's Python composer, but it
+rejects a ``:`` inside a plain scalar in a flow collection (``{image: a/b:1.0}``),
+which YAML 1.2 allows; a file the C parser refuses is parsed again with ruamel's
+pure-Python parser, and only its verdict counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from bumper.errors import BumperError
+
+
+class YamlError(BumperError):
+    """The text is not YAML we can work with; ``line``/``column`` are 1-based."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class Scalar:
+    """A scalar value with its span (the text between start and end, quotes included)."""
+
+    __slots__ = ("anchor", "end", "start", "style", "tag", "value")
+
+    def __init__(
+        self, value: str, style: str, start: int, end: int, anchor: str | None, tag: str | None
+    ) -> None:
+        self.value = value
+        self.style = style  # "" plain, "'" single, '"' double, "|" literal, ">" folded
+        self.start = start
+        self.end = end
+        self.anchor = anchor
+        self.tag = tag
+
+    @property
+    def is_null(self) -> bool:
+        return self.style == "" and self.value in ("", "~", "null", "Null", "NULL")
+
+    def __repr__(self) -> str:
+        return f"Scalar({self.value!r}@{self.start})"
+
+
+class Alias:
+    """A ``*name`` reference; resolved on demand, never expanded while walking."""
+
+    __slots__ = ("anchor", "end", "start")
+
+    def __init__(self, anchor: str, start: int, end: int) -> None:
+        self.anchor = anchor
+        self.start = start
+        self.end = end
+
+
+class Mapping:
+    """A mapping: ``pairs`` in document order, ``flow`` for ``{...}`` style."""
+
+    __slots__ = ("anchor", "end", "flow", "pairs", "start", "tag")
+
+    def __init__(self, flow: bool, start: int, anchor: str | None, tag: str | None) -> None:
+        self.pairs: list[tuple[Node, Node]] = []
+        self.flow = flow
+        self.start = start
+        self.end = start
+        self.anchor = anchor
+        self.tag = tag
+
+    def get(self, key: str) -> Node | None:
+        for k, v in self.pairs:
+            if isinstance(k, Scalar) and k.value == key:
+                return v
+        return None
+
+    def get_pair(self, key: str) -> tuple[Scalar, Node] | None:
+        for k, v in self.pairs:
+            if isinstance(k, Scalar) and k.value == key:
+                return k, v
+        return None
+
+
+class Sequence:
+    """A sequence: ``items`` in document order, ``flow`` for ``[...]`` style."""
+
+    __slots__ = ("anchor", "end", "flow", "items", "start", "tag")
+
+    def __init__(self, flow: bool, start: int, anchor: str | None, tag: str | None) -> None:
+        self.items: list[Node] = []
+        self.flow = flow
+        self.start = start
+        self.end = start
+        self.anchor = anchor
+        self.tag = tag
+
+
+Node = Union[Scalar, Alias, Mapping, Sequence]
+
+
+@dataclass
+class Document:
+    """One YAML document of a stream, with its anchors (name → the node defined there)."""
+
+    root: Node | None
+    anchors: dict[str, Node] = field(default_factory=dict)
+
+    def resolve(self, node: Node | None) -> Node | None:
+        """Follow an alias to the node its anchor names (one step: anchors hold no aliases)."""
+        if isinstance(node, Alias):
+            return self.anchors.get(node.anchor)
+        return node
+
+
+def scalar_str(doc: Document, node: Node | None) -> Scalar | None:
+    """The node as a string-valued scalar (through an alias), else None."""
+    node = doc.resolve(node)
+    if isinstance(node, Scalar) and node.style not in ("|", ">"):
+        return node
+    return None
+
+
+_PROPERTY = re.compile(r"(?:[&!][^\s]*[ \t]*(?:#[^\n]*)?\s*)+")
+
+
+def _value_start(text: str, start: int, has_properties: bool) -> int:
+    """Skip ``&anchor``/``!tag`` properties: the parser's start mark points at them."""
+    if not has_properties:
+        return start
+    match = _PROPERTY.match(text, start)
+    return match.end() if match else start
+
+
+def _compose(events: Iterator[Any], text: str) -> list[Document]:
+    """Build light nodes from parser events, refusing duplicate keys as we go."""
+    documents: list[Document] = []
+    # One frame per open collection: the collection, its pending key, the keys seen.
+    stack: list[tuple[Mapping | Sequence, list[Node | None], set[str]]] = []
+    doc = Document(root=None)
+
+    def add(node: Node) -> None:
+        if not stack:
+            doc.root = node
+            return
+        parent, pending, seen = stack[-1]
+        if isinstance(parent, Sequence):
+            parent.items.append(node)
+        elif pending[0] is None:
+            if isinstance(node, Scalar) and node.value != "<<":
+                if node.value in seen:
+                    line, column = line_column(text, node.start)
+                    raise YamlError(f'duplicate key "{node.value}"', line, column)
+                seen.add(node.value)
+            pending[0] = node
+        else:
+            key = pending[0]
+            parent.pairs.append((key, node))
+            pending[0] = None
+
+    for event in events:
+        kind = type(event).__name__
+        if kind == "ScalarEvent":
+            anchor, tag = event.anchor, event.tag
+            start = _value_start(text, event.start_mark.index, bool(anchor or tag))
+            node: Node = Scalar(
+                event.value, event.style or "", start, event.end_mark.index, anchor, tag
+            )
+            if anchor:
+                doc.anchors[anchor] = node
+            add(node)
+        elif kind in ("MappingStartEvent", "SequenceStartEvent"):
+            anchor, tag = event.anchor, event.tag
+            start = _value_start(text, event.start_mark.index, bool(anchor or tag))
+            flow = bool(event.flow_style)
+            collection: Mapping | Sequence = (
+                Mapping(flow, start, anchor, tag)
+                if kind == "MappingStartEvent"
+                else Sequence(flow, start, anchor, tag)
+            )
+            if anchor:
+                doc.anchors[anchor] = collection
+            add(collection)
+            stack.append((collection, [None], set()))
+        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
+            collection = stack.pop()[0]
+            collection.end = event.end_mark.index if collection.flow else _content_end(collection)
+        elif kind == "AliasEvent":
+            add(Alias(event.anchor, event.start_mark.index, event.end_mark.index))
+        elif kind == "DocumentStartEvent":
+            doc = Document(root=None)
+        elif kind == "DocumentEndEvent":
+            documents.append(doc)
+    return documents
+
+
+def _content_end(node: Node) -> int:
+    """Where a block collection's own text ends (its end event sits past trailing lines)."""
+    if isinstance(node, Mapping) and not node.flow:
+        if not node.pairs:
+            return node.start
+        key, value = node.pairs[-1]
+        return max(_content_end(key), _content_end(value))
+    if isinstance(node, Sequence) and not node.flow:
+        return _content_end(node.items[-1]) if node.items else node.start
+    return node.end
+
+
+def content_end(node: Node) -> int:
+    """Offset just past the last character of the node's text."""
+    return _content_end(node)
+
+
+def _c_events(text: str) -> Iterator[Any]:
+    from ruamel.yaml.cyaml import CParser
+
+    parser = CParser(text)
+    try:
+        while True:
+            event = parser.get_event()
+            yield event
+            if type(event).__name__ == "StreamEndEvent":
+                return
+    finally:
+        parser.dispose()
+
+
+def _python_events(text: str) -> Iterator[Any]:
+    import ruamel.yaml
+
+    yaml = ruamel.yaml.YAML(typ="rt", pure=True)
+    return iter(yaml.parse(text))
+
+
+def parse_text(text: str) -> list[Document]:
+    """Parse a YAML stream to documents; raise YamlError with 1-based line and column."""
+    try:
+        return _compose(_c_events(text), text)
+    except YamlError:
+        raise
+    except Exception:
+        pass  # libyaml is stricter than YAML 1.2 in places: the pure parser decides.
+    try:
+        return _compose(_python_events(text), text)
+    except YamlError:
+        raise
+    except Exception as error:
+        raise _yaml_error(error, text) from None
+
+
+def _yaml_error(error: Exception, text: str) -> YamlError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context = getattr(error, "context", None)
+    message = f"{context}: {problem}" if context else str(problem)
+    if mark is not None:
+        return YamlError(f"invalid YAML: {message}", mark.line + 1, mark.column + 1)
+    return YamlError(f"invalid YAML: {message}", 1, 1)
+
+
+def line_column(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a code-point offset."""
+    line = text.count("\n", 0, offset) + 1
+    line_start = text.rfind("\n", 0, offset) + 1
+    return line, offset - line_start + 1
+
+
+class LineIndex:
+    """Offsets → 1-based (line, column), for reporting many positions in one file."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0]
+        self._starts.extend(m.end() for m in re.finditer("\n", text))
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        import bisect
+
+        index = bisect.bisect_right(self._starts, offset) - 1
+        return index + 1, offset - self._starts[index] + 1
+
+
+# Plain scalars that YAML 1.1 (Kubernetes' go-yaml, PyYAML) or 1.2 reads as something
+# other than a string: such a value is written quoted so it stays a string.
+_NON_STRING_PLAIN = re.compile(
+    r"""(?x)^(?:
+        ~|null|Null|NULL
+      | y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+      | [-+]?(?:0|[1-9][0-9_]*)
+      | [-+]?0[0-7_]+ | 0o[0-7]+ | [-+]?0x[0-9a-fA-F_]+ | [-+]?0b[01_]+
+      | [-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
+      | [-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?
+      | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
+      | [0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}.*)?
+      | = | <<
+    )$"""
+)
+_PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@` \t")
+
+
+def needs_quotes(value: str) -> bool:
+    """True when ``value`` written plain would not read back as this same string."""
+    if not value or _NON_STRING_PLAIN.match(value):
+        return True
+    if value[0] in _PLAIN_UNSAFE_START and not (
+        value[0] in "-?:" and len(value) > 1 and not value[1].isspace()
+    ):
+        return True
+    if value[-1].isspace() or ": " in value or " #" in value or value.endswith(":"):
+        return True
+    return any(c in value for c in ",[]{}\n\r\t")
+
+
+def render_scalar(value: str, style: str) -> str:
+    """Write ``value`` in the given quote style; a plain value YAML would retype is quoted."""
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'"
+    if style == '"' or needs_quotes(value):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + escaped + '"'
+    return value
