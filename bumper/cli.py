@@ -63,15 +63,23 @@ def main() -> None:
 
 path_argument = click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
 include_option = click.option(
-    "--include", multiple=True, metavar="GLOB",
+    "--include",
+    multiple=True,
+    metavar="GLOB",
     help="Only files whose path or name matches GLOB (repeatable).",
 )
 exclude_option = click.option(
-    "--exclude", multiple=True, metavar="GLOB",
+    "--exclude",
+    multiple=True,
+    metavar="GLOB",
     help="Leave out files whose path or name matches GLOB (repeatable).",
 )
 output_option = click.option(
-    "--output", "-o", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--output",
+    "-o",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="text: summary on stderr; json: a JSON document on stdout.",
 )
 
@@ -99,8 +107,7 @@ def render_plan(plan: Plan, *, dry_run: bool) -> None:
         files = len(plan.changed_files)
         verb = "would change" if dry_run else "changed"
         click.echo(
-            f"{verb} {changes} reference{'s' * (changes != 1)} in {files} "
-            f"file{'s' * (files != 1)}",
+            f"{verb} {changes} reference{'s' * (changes != 1)} in {files} file{'s' * (files != 1)}",
             err=True,
         )
     elif plan.matched:
@@ -115,10 +122,14 @@ def render_plan(plan: Plan, *, dry_run: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Show the unified diff; write nothing.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the unified diff of the change.")
 @output_option
-@click.option("--allow-downgrade", is_flag=True,
-              help="Write a semver tag lower than the current one (skipped by default).")
-@click.option("--allow-missing", is_flag=True,
-              help="Exit 0 even when no reference to the image exists.")
+@click.option(
+    "--allow-downgrade",
+    is_flag=True,
+    help="Write a semver tag lower than the current one (skipped by default).",
+)
+@click.option(
+    "--allow-missing", is_flag=True, help="Exit 0 even when no reference to the image exists."
+)
 @include_option
 @exclude_option
 @one_line_errors
@@ -172,8 +183,9 @@ def set_image(
 @include_option
 @exclude_option
 @one_line_errors
-def images(paths: tuple[str, ...], output: str, include: tuple[str, ...],
-           exclude: tuple[str, ...]) -> None:
+def images(
+    paths: tuple[str, ...], output: str, include: tuple[str, ...], exclude: tuple[str, ...]
+) -> None:
     """List every image reference under PATH (default: .): file:line, name, tag, digest."""
     from bumper.inventory import list_images
 
@@ -181,9 +193,16 @@ def images(paths: tuple[str, ...], output: str, include: tuple[str, ...],
     for problem in problems:
         click.echo(f"warning: {problem} (file skipped)", err=True)
     if output == "json":
-        click.echo(json.dumps({"images": [f.to_dict() for f in found],
-                               "warnings": [p.to_dict() for p in problems]},
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "images": [f.to_dict() for f in found],
+                    "warnings": [p.to_dict() for p in problems],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     for ref in found:
         note = f"  ({ref.note})" if ref.note else ""

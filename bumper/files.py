@@ -104,8 +104,9 @@ def _git_listed(directory: Path) -> list[Path] | None:
         )
     except (OSError, subprocess.CalledProcessError):
         return None
-    names = sorted({name for name in result.stdout.decode("utf-8", "surrogateescape").split("\0")
-                    if name})
+    names = sorted(
+        {name for name in result.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
+    )
     return [directory / name for name in names]
 
 

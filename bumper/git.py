@@ -182,9 +182,12 @@ class Git:
 
     def ok(self, *args: str) -> bool:
         """True when ``git ARGS`` exits 0."""
-        return subprocess.run(
-            ["git", *args], cwd=self.root, env=self.env, capture_output=True, check=False
-        ).returncode == 0
+        return (
+            subprocess.run(
+                ["git", *args], cwd=self.root, env=self.env, capture_output=True, check=False
+            ).returncode
+            == 0
+        )
 
     def toplevel(self) -> Path:
         """The root of the work tree containing ``self.root``."""

@@ -53,6 +53,16 @@ def list_images(
         lines = LineIndex(parsed.text.text)
         for site in sorted(find_sites(parsed.documents, source.path.name), key=lambda s: s.offset):
             line, column = lines.locate(site.offset)
-            found.append(Found(source.display, line, column, site.shape, site.name, site.tag,
-                               site.digest, site.problem))
+            found.append(
+                Found(
+                    source.display,
+                    line,
+                    column,
+                    site.shape,
+                    site.name,
+                    site.tag,
+                    site.digest,
+                    site.problem,
+                )
+            )
     return found, problems

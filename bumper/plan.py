@@ -75,8 +75,12 @@ class Problem:
         return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "column": self.column,
-                "message": self.message}
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -176,9 +180,7 @@ def wanted_for(site: Site, target: Target) -> Wanted:
     """The reference a matching site should hold: stale tag/digest dropped, the user's
     spelling of the name kept unless renaming."""
     name = target.new_name if target.new_name is not None else site.name
-    if target.new_name is not None and canonical_name(target.new_name) == canonical_name(
-        site.name
-    ):
+    if target.new_name is not None and canonical_name(target.new_name) == canonical_name(site.name):
         name = site.name
     tag, digest = site.tag, site.digest
     if target.tag is not None and target.digest is not None:
@@ -261,28 +263,41 @@ def _plan_file(source: Source, target: Target, allow_downgrade: bool) -> FilePla
         line, column = lines.locate(site.offset)
         current = _describe(site.current)
 
-        def skip(reason: str, site: Site = site, line: int = line, column: int = column) -> None:
+        reason = site.problem
+        wanted = wanted_for(site, target)
+        if (
+            reason is None
+            and wanted != site.current
+            and not allow_downgrade
+            and is_downgrade(site.tag, wanted.tag)
+        ):
+            reason = f"downgrade {site.tag} → {wanted.tag} (use --allow-downgrade)"
+        if reason is not None:
             plan.skips.append(
                 Skip(source.display, line, column, site.shape, site.name, current, reason)
             )
-
-        if site.problem is not None:
-            skip(site.problem)
             continue
-        wanted = wanted_for(site, target)
         if wanted == site.current:
             plan.unchanged += 1
-            continue
-        if not allow_downgrade and is_downgrade(site.tag, wanted.tag):
-            skip(f"downgrade {site.tag} → {wanted.tag} (use --allow-downgrade)")
             continue
         site_edits = site.edits(text, wanted)
         first = min(site_edits, key=lambda e: e.start)
         line, column = lines.locate(max(first.start, site.offset))
         edits.extend(site_edits)
         plan.changes.append(
-            Change(source.display, line, column, site.shape, site.name, current,
-                   _describe(wanted), site.tag, wanted.tag, site.digest, wanted.digest)
+            Change(
+                source.display,
+                line,
+                column,
+                site.shape,
+                site.name,
+                current,
+                _describe(wanted),
+                site.tag,
+                wanted.tag,
+                site.digest,
+                wanted.digest,
+            )
         )
     if edits:
         plan.updated = splice(text, edits)
@@ -305,8 +320,9 @@ def _confirm(plan: FilePlan, target: Target) -> None:
     sites = find_sites(documents, plan.source.path.name)
     new_target = target.new_name or target.match
     expected = {c.new for c in plan.changes}
-    found = {_describe(s.current) for s in sites
-             if canonical_name(s.name) == canonical_name(new_target)}
+    found = {
+        _describe(s.current) for s in sites if canonical_name(s.name) == canonical_name(new_target)
+    }
     if not expected <= found:
         raise BumperError(
             f"{plan.source.display}: internal error, the edited file does not hold "
@@ -325,8 +341,13 @@ def _plan_many(
     chunk = max(1, len(sources) // (workers * 4))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(
-            pool.map(_plan_file, sources, [target] * len(sources),
-                     [allow_downgrade] * len(sources), chunksize=chunk)
+            pool.map(
+                _plan_file,
+                sources,
+                [target] * len(sources),
+                [allow_downgrade] * len(sources),
+                chunksize=chunk,
+            )
         )
 
 

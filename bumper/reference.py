@@ -84,9 +84,8 @@ def format_reference(name: str, tag: str | None, digest: str | None) -> str:
 def _check_digest(digest: str) -> str | None:
     algorithm, _, hex_part = digest.partition(":")
     expected = _KNOWN_DIGEST_LENGTHS.get(algorithm)
-    if expected is not None:
-        if len(hex_part) != expected or hex_part != hex_part.lower():
-            return f"{algorithm} digest must be {expected} lowercase hex characters"
+    if expected is not None and (len(hex_part) != expected or hex_part != hex_part.lower()):
+        return f"{algorithm} digest must be {expected} lowercase hex characters"
     return None
 
 

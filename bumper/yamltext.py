@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from bumper.errors import BumperError
 
@@ -104,7 +104,7 @@ class Sequence:
         self.tag = tag
 
 
-Node = Union[Scalar, Alias, Mapping, Sequence]
+Node = Scalar | Alias | Mapping | Sequence
 
 
 @dataclass

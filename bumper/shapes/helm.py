@@ -36,13 +36,15 @@ class HelmValuesSite(Site):
         assert self.repo is not None
         registry = _value(self.slots.get("registry"))
         name = f"{registry}/{self.repo.value}" if registry else self.repo.value
-        super().__init__(self.repo.start, name, _value(self.slots.get("tag")),
-                         _value(self.slots.get("digest")))
+        super().__init__(
+            self.repo.start, name, _value(self.slots.get("tag")), _value(self.slots.get("digest"))
+        )
         texts = [s.value for s in self.slots.values() if s is not None]
         if any("{{" in t for t in texts):
             self.problem = "holds a template placeholder"
-        elif any(key in self.present and self.slots[key] is None for key in ("tag", "digest",
-                                                                               "registry")):
+        elif any(
+            key in self.present and self.slots[key] is None for key in ("tag", "digest", "registry")
+        ):
             self.problem = "tag, digest or registry is not a plain string"
 
     def _set(self, text: str, key: str, value: str) -> Edit:
@@ -61,8 +63,10 @@ class HelmValuesSite(Site):
                 edits.append(replace_scalar(text, self.repo, path))  # type: ignore[arg-type]
             else:
                 edits.append(replace_scalar(text, self.repo, wanted.name))  # type: ignore[arg-type]
-        for key, old, new in (("tag", self.tag, wanted.tag), ("digest", self.digest,
-                                                               wanted.digest)):
+        for key, old, new in (
+            ("tag", self.tag, wanted.tag),
+            ("digest", self.digest, wanted.digest),
+        ):
             if old != new:
                 edits.append(self._set(text, key, new or ""))
         return edits

@@ -44,11 +44,17 @@ class KustomizeEntrySite(Site):
         return _value(pair[1]) if pair else None
 
     def edits(self, text: str, wanted: Wanted) -> list[Edit]:
-        changes = {"newName": (self.name, wanted.name), "newTag": (self.tag, wanted.tag),
-                   "digest": (self.digest, wanted.digest)}
-        removed = {k for k, (old, new) in changes.items() if old != new and new is None
-                   and k in self.keys}
-        keep = [k for k, _ in self.entry.pairs if not (isinstance(k, Scalar) and k.value in removed)]
+        changes = {
+            "newName": (self.name, wanted.name),
+            "newTag": (self.tag, wanted.tag),
+            "digest": (self.digest, wanted.digest),
+        }
+        removed = {
+            k for k, (old, new) in changes.items() if old != new and new is None and k in self.keys
+        }
+        keep = [
+            k for k, _ in self.entry.pairs if not (isinstance(k, Scalar) and k.value in removed)
+        ]
         last_kept = keep[-1] if keep else None
         edits: list[Edit] = []
         for key, (old, new) in changes.items():
@@ -91,8 +97,9 @@ def is_kustomization(root: Mapping, kind: str | None, api_version: str, filename
     return kind is None and filename in KUSTOMIZATION_FILES
 
 
-def find(doc: Document, root: Mapping, kind: str | None, api_version: str,
-         filename: str) -> Iterator[Site]:
+def find(
+    doc: Document, root: Mapping, kind: str | None, api_version: str, filename: str
+) -> Iterator[Site]:
     """Entries of a kustomization, or of a Flux Kustomization's ``spec.images``."""
     if is_kustomization(root, kind, api_version, filename):
         yield from _entries(doc, root.get("images"))

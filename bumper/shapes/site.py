@@ -74,7 +74,9 @@ def _line_end(text: str, offset: int) -> int:
     return len(text) if newline == -1 else newline + 1
 
 
-def insert_key(text: str, mapping: Mapping, key: str, value: str, after: Scalar | None = None) -> Edit:
+def insert_key(
+    text: str, mapping: Mapping, key: str, value: str, after: Scalar | None = None
+) -> Edit:
     """Add ``key: value`` after the pair whose key is ``after`` (default: the last pair),
     at the indentation of the mapping's keys; in a flow mapping, before the closing brace."""
     rendered = f"{key}: {render_scalar(value, '')}"
