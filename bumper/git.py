@@ -216,19 +216,25 @@ class Git:
         """The (push) URL of a remote."""
         return self.run("remote", "get-url", *(["--push"] if push else []), remote).strip()
 
-    def dirty_paths(self) -> set[str]:
-        """Paths (relative to the root) with staged, unstaged or untracked changes."""
-        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all")
-        paths: set[str] = set()
+    def tracked(self, paths: Sequence[str]) -> set[str]:
+        """Those of ``paths`` (relative to the root) that git tracks."""
+        return set(filter(None, self.run("ls-files", "-z", "--", *paths).split("\0")))
+
+    def dirty(self, paths: Sequence[str]) -> set[str]:
+        """Those of ``paths`` with staged or unstaged changes."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=no", "--", *paths)
+        dirty: set[str] = set()
         entries = iter(out.split("\0"))
         for entry in entries:
-            if not entry:
-                continue
-            paths.add(entry[3:])
-            if entry[0] in "RC":  # a rename carries its source path as the next entry
-                paths.add(next(entries, ""))
-        paths.discard("")
-        return paths
+            if entry:
+                dirty.add(entry[3:])
+                if entry[0] in "RC":  # a rename carries its source path as the next entry
+                    dirty.add(next(entries, ""))
+        return dirty & set(paths)
+
+    def count(self, revisions: str) -> int:
+        """How many commits ``git rev-list REVISIONS`` lists."""
+        return int(self.run("rev-list", "--count", revisions).strip())
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when ``ancestor`` is reachable from ``descendant``."""
@@ -247,7 +253,8 @@ class Git:
     def commit(self, paths: Sequence[str], message: str, env: Mapping[str, str]) -> str:
         """Commit exactly ``paths`` (whatever else is staged stays staged); return the sha."""
         # --only commits these paths from the work tree and leaves the rest of the index alone.
-        self.run("commit", "--quiet", "--only", "--file=-", "--", *paths, stdin=message, env=env)
+        flags = ("--quiet", "--only", "--cleanup=whitespace", "--file=-")
+        self.run("commit", *flags, "--", *paths, stdin=message, env=env)
         return self.run("rev-parse", "HEAD").strip()
 
     def add_trailer(self, message: str, trailer: str) -> str:

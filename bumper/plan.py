@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bumper.errors import BumperError
-from bumper.files import Source, TextFile, collect_sources, decode, write_atomic
+from bumper.files import FileError, Source, TextFile, collect_sources, decode, write_atomic
 from bumper.reference import canonical_name, format_reference, last_component
 from bumper.shapes import Edit, Site, Wanted, find_sites
 from bumper.target import Target, parse_target
@@ -241,14 +241,16 @@ def read_manifest(source: Source, must_contain: bytes | None = None) -> ParsedFi
         documents = parse_text(text)
     except YamlError as error:
         return Problem(source.display, error.line, error.column, error.message, source.explicit)
-    except BumperError as error:
-        return Problem(source.display, 1, 1, error.message, source.explicit)
+    except FileError as error:
+        return Problem(source.display, error.line, error.column, error.message, source.explicit)
     return ParsedFile(source, data, text_file, documents)
 
 
 def _plan_file(source: Source, target: Target, allow_downgrade: bool) -> FilePlan | Problem | None:
     """Plan one file; None when it holds no reference to the target."""
-    parsed = read_manifest(source, last_component(target.match).encode())
+    # Named files are always parsed: one that is broken must fail the run.
+    needle = None if source.explicit else last_component(target.match).encode()
+    parsed = read_manifest(source, needle)
     if not isinstance(parsed, ParsedFile):
         return parsed
     data, text_file, documents = parsed.data, parsed.text, parsed.documents

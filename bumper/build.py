@@ -1,0 +1,383 @@
+"""Build an image with the docker SDK, push it, and learn the digest the registry holds."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bumper.dockerfile import ADVICE, check_classic_builder
+from bumper.errors import BumperError
+from bumper.gitcontext import SourceContext
+from bumper.tags import check_mutable_tag
+
+if TYPE_CHECKING:
+    import docker
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+OUTPUT_TAIL_LINES = 5
+
+_AUTH_MARKERS = (
+    "unauthorized",
+    "authentication required",
+    "no basic auth credentials",
+    "denied",
+    "forbidden",
+    "401",
+    "403",
+)
+_NETWORK_MARKERS = (
+    "connection refused",
+    "no such host",
+    "dial tcp",
+    "i/o timeout",
+    "network is unreachable",
+    "connection reset",
+    "tls handshake",
+    "server gave http response",
+    "no route to host",
+)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What to build and where to push it. ``image`` is a lowercased name, ``tag`` a valid tag."""
+
+    image: str
+    tag: str
+    context: str = "."
+    dockerfile: str | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    platform: str | None = None
+    pull: bool = False
+    no_cache: bool = False
+    cache_from: tuple[str, ...] = ()
+    push: bool = True
+    allow_latest: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The outcome: ``ref`` is ``NAME:TAG@sha256:…`` when pushed, else ``NAME:TAG``."""
+
+    image: str
+    tag: str
+    digest: str | None
+    image_id: str
+    ref: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape ``--output json`` prints."""
+        return asdict(self)
+
+
+class Progress:
+    """Readable progress lines; in GitHub Actions each phase is a collapsible group."""
+
+    def __init__(
+        self,
+        write: Callable[[str], None] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._write = write or _stderr_line
+        self.actions = (os.environ if env is None else env).get("GITHUB_ACTIONS") == "true"
+
+    def line(self, text: str) -> None:
+        """Emit one progress line."""
+        self._write(text)
+
+    def mask(self, secret: str) -> None:
+        """Ask the Actions runner to hide ``secret`` in every later log line."""
+        if self.actions and secret:
+            self._write(f"::add-mask::{secret}")
+
+    @contextmanager
+    def group(self, title: str) -> Iterator[None]:
+        """Wrap the lines emitted inside in an Actions group (a plain heading elsewhere)."""
+        self._write(f"::group::{title}" if self.actions else f"==> {title}")
+        try:
+            yield
+        finally:
+            if self.actions:
+                self._write("::endgroup::")
+
+
+def _stderr_line(text: str) -> None:
+    # Progress goes to stderr so stdout carries only the result (the ref or the JSON).
+    print(text, file=sys.stderr, flush=True)
+
+
+def engine_address(env: Mapping[str, str] | None = None) -> str:
+    """The engine address the SDK will use: ``DOCKER_HOST`` or the default socket."""
+    return (os.environ if env is None else env).get("DOCKER_HOST") or DEFAULT_SOCKET
+
+
+def connect(env: Mapping[str, str] | None = None) -> docker.APIClient:
+    """Open a low-level client to the engine, negotiating the API version it speaks."""
+    import docker
+    from docker.utils import kwargs_from_env
+
+    environment = dict(os.environ if env is None else env)
+    address = engine_address(environment)
+    try:
+        client = docker.APIClient(version="auto", **kwargs_from_env(environment=environment))
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise BumperError(
+            f"cannot reach the Docker engine at {address}: {_cause(exc)} "
+            "(is dockerd running? set DOCKER_HOST to use another engine)"
+        ) from exc
+    return client
+
+
+def oci_labels(
+    context: SourceContext, version: str, user_labels: Mapping[str, str]
+) -> dict[str, str]:
+    """The image labels: the OCI ones from the source context, then the user's on top."""
+    labels: dict[str, str] = {"org.opencontainers.image.version": version}
+    if context.source:
+        labels["org.opencontainers.image.source"] = context.source
+    if context.commit:
+        labels["org.opencontainers.image.revision"] = context.commit
+    if context.created:
+        labels["org.opencontainers.image.created"] = context.created
+    labels.update(user_labels)
+    return labels
+
+
+def registry_of(image: str) -> str:
+    """The registry host an image name points at (``docker.io`` for Docker Hub names)."""
+    from docker.auth import resolve_repository_name
+
+    return resolve_repository_name(image)[0]
+
+
+def dockerfile_path(context: str, dockerfile: str | None) -> Path:
+    """Where the Dockerfile is: ``--file`` relative to the working directory, like
+    ``docker build -f``; by default ``Dockerfile`` in the context."""
+    context_dir = Path(context)
+    if not context_dir.is_dir():
+        raise BumperError(f"build context {context} is not a directory")
+    path = Path(dockerfile) if dockerfile else context_dir / "Dockerfile"
+    if not path.is_file():
+        raise BumperError(f"Dockerfile not found: {path}")
+    return path
+
+
+def build_and_push(
+    options: BuildOptions,
+    context: SourceContext,
+    *,
+    progress: Progress | None = None,
+    client: docker.APIClient | None = None,
+) -> BuildResult:
+    """Build ``options.image:options.tag``, push it when asked, and verify its digest.
+
+    The digest returned is the manifest digest the registry reports for the tag after the
+    push, checked against what the push itself reported.
+    """
+    progress = progress or Progress()
+    if options.push:
+        check_mutable_tag(options.tag, allow_latest=options.allow_latest)
+    if options.password:
+        progress.mask(options.password)
+    path = dockerfile_path(options.context, options.dockerfile)
+    check_classic_builder(path)
+    client = client or connect()
+    auth = _login(client, options) if options.push else None
+    reference = f"{options.image}:{options.tag}"
+    labels = oci_labels(context, options.tag, options.labels)
+    with progress.group(f"Build {reference}"):
+        image_id = build_image(client, options, path, labels, progress)
+    if not options.push:
+        return BuildResult(options.image, options.tag, None, image_id, reference)
+    secrets = (options.password,) if options.password else ()
+    with progress.group(f"Push {reference}"):
+        pushed = push_image(client, options.image, options.tag, auth, progress, secrets)
+    digest = registry_digest(client, options.image, options.tag, auth, secrets)
+    if pushed and pushed != digest:
+        raise BumperError(
+            f"{reference}: the push reported {pushed} but the registry now serves {digest} "
+            "(did another build push the same tag?)"
+        )
+    return BuildResult(options.image, options.tag, digest, image_id, f"{reference}@{digest}")
+
+
+def _login(client: docker.APIClient, options: BuildOptions) -> dict[str, str] | None:
+    """Check explicit credentials before spending time on the build; None means the SDK uses
+    what ``docker login`` stored (config file or credential helper)."""
+    import docker
+
+    if not options.username:
+        return None
+    if not options.password:
+        raise BumperError("--username needs a password: --password-stdin or BUMPER_PASSWORD")
+    registry = registry_of(options.image)
+    try:
+        client.login(options.username, options.password, registry=registry, reauth=True)
+    except docker.errors.APIError as exc:
+        raise _registry_error(registry, _cause(exc), (options.password,)) from exc
+    return {"username": options.username, "password": options.password}
+
+
+def build_image(
+    client: docker.APIClient,
+    options: BuildOptions,
+    dockerfile: Path,
+    labels: Mapping[str, str],
+    progress: Progress,
+) -> str:
+    """Run the build, streaming its output as lines; return the image ID."""
+    import docker
+
+    reference = f"{options.image}:{options.tag}"
+    tail: deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)
+    statuses = _StatusLines(progress)
+    step = ""
+    image_id = ""
+    pending = ""
+    try:
+        stream = client.build(
+            path=os.fspath(Path(options.context).resolve()),
+            dockerfile=os.fspath(dockerfile.resolve()),
+            tag=reference,
+            buildargs=dict(options.build_args) or None,
+            target=options.target,
+            labels=dict(labels),
+            platform=options.platform,
+            pull=options.pull,
+            nocache=options.no_cache,
+            cache_from=list(options.cache_from) or None,
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                message = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
+                if pending.strip():
+                    tail.append(pending.strip())
+                raise _build_error(step, message.strip(), list(tail))
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+            statuses.feed(chunk)
+            pending += chunk.get("stream", "")
+            *lines, pending = pending.split("\n")
+            for text in lines:
+                text = text.rstrip()
+                if not text:
+                    continue
+                progress.line(text)
+                if text.startswith("Step "):
+                    step, tail = text, deque(maxlen=OUTPUT_TAIL_LINES)
+                elif not text.startswith(" ---> "):
+                    tail.append(text)
+    except docker.errors.APIError as exc:
+        raise _build_error(step, _cause(exc), list(tail)) from exc
+    if pending.strip():
+        progress.line(pending.rstrip())
+    if not image_id:
+        image_id = client.inspect_image(reference)["Id"]
+    return image_id
+
+
+def _build_error(step: str, message: str, tail: list[str]) -> BumperError:
+    lowered = message.lower()
+    if "buildkit" in lowered or "unknown flag: mount" in lowered:
+        return BumperError(f"this Dockerfile needs BuildKit ({message}); {ADVICE}")
+    where = f" at {step}" if step else ""
+    output = f"; output tail: {' | '.join(tail)}" if tail else ""
+    return BumperError(f"build failed{where}: {message}{output}")
+
+
+def push_image(
+    client: docker.APIClient,
+    image: str,
+    tag: str,
+    auth: dict[str, str] | None,
+    progress: Progress,
+    secrets: tuple[str, ...] = (),
+) -> str | None:
+    """Push ``image:tag``; return the digest the push reported (None if it reported none)."""
+    import docker
+
+    registry = registry_of(image)
+    digest = None
+    statuses = _StatusLines(progress)
+    try:
+        for chunk in client.push(image, tag=tag, stream=True, decode=True, auth_config=auth):
+            if "error" in chunk:
+                message = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
+                raise _registry_error(registry, message, secrets)
+            if "aux" in chunk and chunk["aux"].get("Digest"):
+                digest = chunk["aux"]["Digest"]
+            statuses.feed(chunk)
+    except docker.errors.APIError as exc:
+        raise _registry_error(registry, _cause(exc), secrets) from exc
+    return digest
+
+
+def registry_digest(
+    client: docker.APIClient,
+    image: str,
+    tag: str,
+    auth: dict[str, str] | None,
+    secrets: tuple[str, ...] = (),
+) -> str:
+    """The manifest digest the registry serves for ``image:tag``, asked through the engine
+    so the same credentials and registry settings apply as for the push."""
+    import docker
+
+    registry = registry_of(image)
+    try:
+        descriptor = client.inspect_distribution(f"{image}:{tag}", auth_config=auth)["Descriptor"]
+    except docker.errors.APIError as exc:
+        raise _registry_error(registry, _cause(exc), secrets) from exc
+    return str(descriptor["digest"])
+
+
+def _registry_error(registry: str, message: str, secrets: tuple[str, ...]) -> BumperError:
+    message = _scrub(message, secrets)
+    lowered = message.lower()
+    if any(marker in lowered for marker in _AUTH_MARKERS):
+        return BumperError(f"registry {registry} refused the credentials: {message}")
+    if any(marker in lowered for marker in _NETWORK_MARKERS):
+        return BumperError(f"registry {registry} is unreachable: {message}")
+    return BumperError(f"registry {registry}: {message}")
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class _StatusLines:
+    """Pull/push status messages as one line per layer state change, not one per tick."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._last: dict[str, str] = {}
+
+    def feed(self, chunk: Mapping[str, Any]) -> None:
+        layer, status = str(chunk.get("id", "")), str(chunk.get("status", ""))
+        if status and self._last.get(layer) != status:
+            self._last[layer] = status
+            self._progress.line(f"{layer}: {status}" if layer else status)
+
+
+def _cause(exc: Exception) -> str:
+    """The engine's own words for an SDK error, on one line."""
+    explanation = getattr(exc, "explanation", None)
+    text = str(explanation) if explanation else str(exc)
+    return " ".join(text.split())
