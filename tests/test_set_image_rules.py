@@ -216,6 +216,13 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         f"images:\n- name: ghcr.io/acme/app\n  digest: {D1}\n- name: other\n",
     ),
     (
+        "kustomize-stale-digest-line-becomes-new-tag",
+        "kustomization.yaml",
+        f"images:\n- name: docker\n  newName: my-docker2\n  digest: {D0}",
+        "my-docker2:v2",
+        "images:\n- name: docker\n  newName: my-docker2\n  newTag: v2",
+    ),
+    (
         "kustomize-flow-entry",
         "kustomization.yaml",
         "images: [{name: ghcr.io/acme/app, newTag: 1.0.0}]\n",

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 
 from bumper.reference import try_parse_reference
 from bumper.shapes.site import Edit, Site, Wanted, insert_key, remove_key, replace_scalar
-from bumper.yamltext import Document, Mapping, Scalar, Sequence, scalar_str
+from bumper.yamltext import (
+    Document,
+    Mapping,
+    Scalar,
+    Sequence,
+    content_end,
+    render_scalar,
+    scalar_str,
+)
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 FLUX_API = "kustomize.toolkit.fluxcd.io/"
@@ -38,40 +46,44 @@ class KustomizeEntrySite(Site):
         super().__init__(entry.start, matched, self.value_of("newTag"), self.value_of("digest"))
         if any("{{" in (self.value_of(k) or "") for k in ("name", "newName", "newTag", "digest")):
             self.problem = "holds a template placeholder"
+        elif any(pair[1] is None for pair in self.keys.values() if pair[0].value != "name"):
+            self.problem = "newName, newTag or digest is not a plain string"
 
     def value_of(self, key: str) -> str | None:
         pair = self.keys.get(key)
         return _value(pair[1]) if pair else None
 
     def edits(self, text: str, wanted: Wanted) -> list[Edit]:
-        changes = {
-            "newName": (self.name, wanted.name),
-            "newTag": (self.tag, wanted.tag),
-            "digest": (self.digest, wanted.digest),
-        }
-        removed = {
-            k for k, (old, new) in changes.items() if old != new and new is None and k in self.keys
-        }
-        keep = [
-            k for k, _ in self.entry.pairs if not (isinstance(k, Scalar) and k.value in removed)
-        ]
-        last_kept = keep[-1] if keep else None
         edits: list[Edit] = []
-        for key, (old, new) in changes.items():
-            if old == new:
-                continue
-            pair = self.keys.get(key)
-            if new is None:
-                if pair is not None:
-                    edits.append(remove_key(text, self.entry, pair[0]))
-            elif pair is not None and pair[1] is not None:
-                edits.append(replace_scalar(text, pair[1], new))
-            elif pair is not None:
-                raise ValueError(f"{key} is not a plain value")
-            else:
-                after = self.name_key if key == "newName" else last_kept
-                edits.append(insert_key(text, self.entry, key, new, after=after))  # type: ignore[arg-type]
+        if wanted.name != self.name:
+            edits.append(self._set(text, "newName", wanted.name, after=self.name_key))
+        old = {"newTag": self.tag, "digest": self.digest}
+        new = {"newTag": wanted.tag, "digest": wanted.digest}
+        differ = [key for key in old if old[key] != new[key]]
+        stale = [key for key in differ if new[key] is None and key in self.keys]
+        missing = [key for key in differ if new[key] is not None and key not in self.keys]
+        for key in differ:
+            value = new[key]
+            if value is not None and key in self.keys:
+                edits.append(self._set(text, key, value))
+        # A stale key makes room for a missing one: ``digest: …`` becomes ``newTag: …``
+        # on the same line, so the diff stays one line per reference.
+        while stale and missing:
+            key_node, value_node = self.entry.get_pair(stale.pop(0))  # type: ignore[misc]
+            added = missing.pop(0)
+            rendered = f"{added}: {render_scalar(new[added] or '', '')}"
+            edits.append(Edit(key_node.start, content_end(value_node), rendered))
+        edits.extend(remove_key(text, self.entry, self.keys[key][0]) for key in stale)
+        kept = [k for k, _ in self.entry.pairs if not (isinstance(k, Scalar) and k.value in stale)]
+        for key in missing:
+            edits.append(self._set(text, key, new[key] or "", after=kept[-1]))  # type: ignore[arg-type]
         return edits
+
+    def _set(self, text: str, key: str, value: str, after: Scalar | None = None) -> Edit:
+        pair = self.keys.get(key)
+        if pair is not None and pair[1] is not None:
+            return replace_scalar(text, pair[1], value)
+        return insert_key(text, self.entry, key, value, after=after)
 
 
 def _entries(doc: Document, images: object) -> Iterator[Site]:
