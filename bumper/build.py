@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -22,14 +23,11 @@ if TYPE_CHECKING:
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 OUTPUT_TAIL_LINES = 5
 
-_AUTH_MARKERS = (
-    "unauthorized",
-    "authentication required",
-    "no basic auth credentials",
-    "denied",
-    "forbidden",
-    "401",
-    "403",
+# 401/403 as whole numbers only: a digest in a message must not look like one.
+_AUTH_ERROR = re.compile(
+    r"unauthorized|authentication required|no basic auth credentials|denied|forbidden"
+    r"|\b40[13]\b",
+    re.IGNORECASE,
 )
 _NETWORK_MARKERS = (
     "connection refused",
@@ -133,7 +131,7 @@ def connect(env: Mapping[str, str] | None = None) -> docker.APIClient:
         client.ping()
     except docker.errors.DockerException as exc:
         raise BumperError(
-            f"cannot reach the Docker engine at {address}: {_cause(exc)} "
+            f"cannot reach the Docker engine at {address}: {_os_error(_cause(exc))} "
             "(is dockerd running? set DOCKER_HOST to use another engine)"
         ) from exc
     return client
@@ -189,7 +187,10 @@ def build_and_push(
     if options.push:
         check_mutable_tag(options.tag, allow_latest=options.allow_latest)
     if options.password:
+        # First, so that no later line can show it.
         progress.mask(options.password)
+    if options.username and not options.password:
+        raise BumperError("--username needs a password: --password-stdin or BUMPER_PASSWORD")
     path = dockerfile_path(options.context, options.dockerfile)
     check_classic_builder(path)
     client = client or connect()
@@ -217,10 +218,8 @@ def _login(client: docker.APIClient, options: BuildOptions) -> dict[str, str] | 
     what ``docker login`` stored (config file or credential helper)."""
     import docker
 
-    if not options.username:
+    if not options.username or not options.password:
         return None
-    if not options.password:
-        raise BumperError("--username needs a password: --password-stdin or BUMPER_PASSWORD")
     registry = registry_of(options.image)
     try:
         client.login(options.username, options.password, registry=registry, reauth=True)
@@ -279,7 +278,7 @@ def build_image(
                 progress.line(text)
                 if text.startswith("Step "):
                     step, tail = text, deque(maxlen=OUTPUT_TAIL_LINES)
-                elif not text.startswith(" ---> "):
+                elif not text.startswith((" ---> ", "Removing intermediate container")):
                     tail.append(text)
     except docker.errors.APIError as exc:
         raise _build_error(step, _cause(exc), list(tail)) from exc
@@ -348,7 +347,7 @@ def registry_digest(
 def _registry_error(registry: str, message: str, secrets: tuple[str, ...]) -> BumperError:
     message = _scrub(message, secrets)
     lowered = message.lower()
-    if any(marker in lowered for marker in _AUTH_MARKERS):
+    if _AUTH_ERROR.search(message):
         return BumperError(f"registry {registry} refused the credentials: {message}")
     if any(marker in lowered for marker in _NETWORK_MARKERS):
         return BumperError(f"registry {registry} is unreachable: {message}")
@@ -374,6 +373,12 @@ class _StatusLines:
         if status and self._last.get(layer) != status:
             self._last[layer] = status
             self._progress.line(f"{layer}: {status}" if layer else status)
+
+
+def _os_error(text: str) -> str:
+    """The OS error at the bottom of a connection failure ("Connection refused"), if any."""
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)|Error\(-?\d+, '([^']+)'\)", text)
+    return (found.group(1) or found.group(2)).strip() if found else text
 
 
 def _cause(exc: Exception) -> str:

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,7 +14,9 @@ import click
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:
-    from bumper.build import BuildResult
+    from bumper.build import BuildOptions, Progress
+    from bumper.gitcontext import SourceContext
+    from bumper.plan import Plan
 
 
 def _pairs(
@@ -117,16 +120,21 @@ def _password(password_stdin: bool) -> str | None:
     return os.environ.get("BUMPER_PASSWORD") or None
 
 
-def run_build(params: dict[str, Any], *, push: bool) -> BuildResult:
-    """Resolve the name and tag from the CLI parameters, build, and push when asked."""
-    from bumper.build import BuildOptions, Progress, build_and_push
+@dataclass(frozen=True)
+class _Request:
+    options: BuildOptions
+    context: SourceContext
+    progress: Progress
+
+
+def _request(params: dict[str, Any], *, push: bool) -> _Request:
+    """Resolve the name, tag and credentials from the CLI parameters (nothing built yet)."""
+    from bumper.build import BuildOptions, Progress
     from bumper.gitcontext import source_context
     from bumper.tags import resolve_tag
 
     progress = Progress()
     password = _password(params["password_stdin"])
-    if password:
-        progress.mask(password)
     context = source_context(params["context"])
     image, tag = resolve_tag(params["name"], params["tag"], context)
     options = BuildOptions(
@@ -146,34 +154,117 @@ def run_build(params: dict[str, Any], *, push: bool) -> BuildResult:
         username=params["username"],
         password=password,
     )
-    return build_and_push(options, context, progress=progress)
+    return _Request(options, context, progress)
 
 
-def _fail(error: BumperError) -> click.ClickException:
-    return click.ClickException(str(error))
+def _run(body: Callable[[], None]) -> None:
+    # bumper.cli imports this module to register the commands: import it only at run time.
+    from bumper.cli import one_line_errors
+
+    one_line_errors(body)()
+
+
+output_option = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: progress on stderr, the last stdout line is NAME:TAG@DIGEST; "
+    "json: one object on stdout.",
+)
 
 
 @click.command("build", short_help="Build and push an image; print NAME:TAG@DIGEST.")
 @_build_options
 @click.option("--push/--no-push", default=True, show_default=True, help="Push after building.")
-@click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: the last stdout line is NAME:TAG@DIGEST; json: one object.",
-)
+@output_option
 def build_command(push: bool, output: str, **params: Any) -> None:
     """Build NAME[:TAG] with the Docker engine, push it, and print NAME:TAG@DIGEST.
 
     Progress goes to stderr; stdout carries only the result. The digest is the manifest
-    digest the registry reports for the tag, checked after the push.
+    digest the registry reports for the tag, read back after the push. Dockerfiles that
+    need BuildKit (RUN --mount, heredocs) are refused: build those with
+    docker/build-push-action and run `bumper set-image NAME:TAG@DIGEST`.
     """
-    try:
-        result = run_build(params, push=push)
-    except BumperError as error:
-        raise _fail(error) from error
-    if output == "json":
-        click.echo(json.dumps(result.to_dict()))
-    else:
+
+    def body() -> None:
+        from bumper.build import build_and_push
+
+        request = _request(params, push=push)
+        result = build_and_push(request.options, request.context, progress=request.progress)
+        if output == "json":
+            click.echo(json.dumps(result.to_dict()))
+        else:
+            click.echo(result.ref)
+
+    _run(body)
+
+
+@click.command(
+    "release", short_help="Build and push an image, then set it in the manifests under PATH."
+)
+@_build_options
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
+@click.option(
+    "--pin-digest",
+    is_flag=True,
+    help="Write NAME:TAG@DIGEST into the manifests instead of NAME:TAG.",
+)
+@click.option(
+    "--allow-downgrade",
+    is_flag=True,
+    help="Write a semver tag lower than the current one (skipped by default).",
+)
+@click.option(
+    "--allow-missing", is_flag=True, help="Exit 0 even when no reference to the image exists."
+)
+@click.option("--include", multiple=True, metavar="GLOB", help="Only files matching GLOB.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out files matching GLOB.")
+@output_option
+def release_command(
+    paths: tuple[str, ...],
+    pin_digest: bool,
+    allow_downgrade: bool,
+    allow_missing: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    output: str,
+    **params: Any,
+) -> None:
+    """Build and push NAME[:TAG], then set it in every manifest under PATH (default: .).
+
+    The manifests are planned before the build, so a bad file or a missing reference
+    fails fast; they are written only after the push succeeded. With --pin-digest the
+    digest written is the one the registry reports for the pushed tag.
+    """
+
+    def body() -> None:
+        from bumper.build import build_and_push
+        from bumper.cli import render_plan
+        from bumper.plan import plan_set_image
+
+        request = _request(params, push=True)
+        image, tag = request.options.image, request.options.tag
+
+        def plan(target: str) -> Plan:
+            return plan_set_image(
+                target,
+                list(paths) or ["."],
+                allow_downgrade=allow_downgrade,
+                allow_missing=allow_missing,
+                include=include,
+                exclude=exclude,
+            )
+
+        # Fail on a bad manifest or a missing reference before minutes of building.
+        plan(f"{image}:{tag}")
+        result = build_and_push(request.options, request.context, progress=request.progress)
+        final = plan(result.ref if pin_digest else f"{image}:{tag}")
+        final.apply()
+        if output == "json":
+            click.echo(json.dumps({"build": result.to_dict(), "plan": final.to_dict()}))
+            return
+        render_plan(final, dry_run=False)
         click.echo(result.ref)
+
+    _run(body)

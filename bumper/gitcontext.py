@@ -33,24 +33,20 @@ def version_from_tags(tags: tuple[str, ...] | list[str]) -> str | None:
     """Return ``X.Y.Z…`` from the highest ``vX.Y.Z…`` tag, or None when there is none."""
     import semver
 
-    versions: list[tuple[semver.Version | None, str]] = []
+    parsed: list[tuple[semver.Version, str]] = []
+    other: list[str] = []
     for tag in tags:
         match = _VERSION_TAG.match(tag)
         if not match:
             continue
-        text = match.group(1)
         try:
-            parsed: semver.Version | None = semver.Version.parse(text)
+            parsed.append((semver.Version.parse(match.group(1)), match.group(1)))
         except ValueError:
-            parsed = None
-        versions.append((parsed, text))
-    if not versions:
-        return None
-    valid = [item for item in versions if item[0] is not None]
-    if valid:
-        return max(valid, key=lambda item: item[0])[1]  # type: ignore[arg-type,return-value]
-    # Tags like v1.2.3.4 are not semver but still versions; prefer the last in name order.
-    return sorted(text for _, text in versions)[-1]
+            # v1.2.3.4 is no semver but still a version: used only when nothing else is.
+            other.append(match.group(1))
+    if parsed:
+        return max(parsed)[1]
+    return max(other, default=None)
 
 
 def source_context(
