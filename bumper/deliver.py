@@ -169,6 +169,11 @@ def _repo_slug(url: str) -> tuple[str, str] | None:
     return host.lower(), path.lower()
 
 
+def _check_skip_ci_mode(mode: str) -> None:
+    if mode not in SKIP_CI_MODES:
+        raise BumperError(f"--skip-ci must be one of {', '.join(SKIP_CI_MODES)}, not {mode!r}")
+
+
 def wants_skip_ci(
     mode: str, url: str, *, pull_request: bool, env: Mapping[str, str] | None = None
 ) -> bool:
@@ -178,8 +183,7 @@ def wants_skip_ci(
     repository the workflow runs in (``GITHUB_REPOSITORY`` on ``GITHUB_SERVER_URL``),
     where the push would start the same workflow again; never to a pull-request commit.
     """
-    if mode not in SKIP_CI_MODES:
-        raise BumperError(f"--skip-ci must be one of {', '.join(SKIP_CI_MODES)}, not {mode!r}")
+    _check_skip_ci_mode(mode)
     if mode != "auto":
         return mode == "always"
     env = os.environ if env is None else env
@@ -343,9 +347,13 @@ class _Committer:
         files = _relative(self.git.root, outcome.files)
         if not files:
             return None, []
-        message = render_message(self.options.message, outcome, files)
         _check_clean(self.git, files)
         outcome.apply()
+        # Commit what really differs: a bump that rewrote a file to the same bytes is no change.
+        files = sorted(self.git.dirty(files))
+        if not files:
+            return None, []
+        message = render_message(self.options.message, outcome, files)
         if self.skip_ci and SKIP_CI not in message.partition("\n")[0]:
             subject, newline, body = message.partition("\n")
             message = f"{subject} {SKIP_CI}{newline}{body}"
@@ -357,8 +365,7 @@ def _validate(options: DeliverOptions) -> None:
     """Fail on bad options before touching anything."""
     if options.max_attempts < 1:
         raise BumperError(f"--max-attempts must be at least 1, not {options.max_attempts}")
-    if options.skip_ci not in SKIP_CI_MODES:
-        raise BumperError(f"--skip-ci must be one of {', '.join(SKIP_CI_MODES)}")
+    _check_skip_ci_mode(options.skip_ci)
     render_message(options.message, BumpOutcome(files=(), apply=lambda: None, name="x"), [])
     if options.author is not None:
         parse_author(options.author)
@@ -367,6 +374,7 @@ def _validate(options: DeliverOptions) -> None:
 def _land(committer: _Committer, target: _Target, *, fetch_first: bool) -> DeliveryResult:
     """The race-safe loop: (fetch, reset,) re-plan, commit, push, until it lands."""
     git, options = committer.git, committer.options
+    last: GitCommandError | None = None
     for attempt in range(1, options.max_attempts + 1):
         if fetch_first or attempt > 1:
             try:
@@ -386,6 +394,7 @@ def _land(committer: _Committer, target: _Target, *, fetch_first: bool) -> Deliv
             git.reset_keep(f"{sha}~1")
             if err.failure not in (Failure.RACE, Failure.TRANSIENT):
                 raise _explain(err, "push", target) from None
+            last = err
             if attempt < options.max_attempts:
                 delay = backoff(attempt, options.base_delay, options.max_delay)
                 log.info(
@@ -395,6 +404,8 @@ def _land(committer: _Committer, target: _Target, *, fetch_first: bool) -> Deliv
                 time.sleep(delay)
             continue
         return DeliveryResult(True, sha, True, attempt, target.branch, target.url, tuple(files))
+    if last is not None and last.failure is Failure.TRANSIENT:
+        raise BumperError(f"gave up after {options.max_attempts} attempts: {last.message}")
     raise BumperError(
         f"gave up after {options.max_attempts} attempts: branch '{target.branch}' of "
         f"{target.url} kept moving under concurrent pushes; raise --max-attempts"
@@ -454,7 +465,10 @@ def deliver_checkout(
     options = options or DeliverOptions()
     env = os.environ if env is None else env
     _validate(options)
-    root = Git(Path(path), git_env(env)).toplevel()
+    try:
+        root = Git(Path(path), git_env(env)).toplevel()
+    except (GitCommandError, OSError):
+        raise BumperError(f"not inside a git work tree: {path}") from None
     if not push:
         git = Git(root, git_env(env))
         sha, files = _Committer(git, bump, options, False, env).commit()
@@ -464,10 +478,10 @@ def deliver_checkout(
     remote, branch = _checkout_target(probe, branch)
     push_url = probe.remote_url(remote, push=True)
     urls = sorted(u for u in {probe.remote_url(remote), push_url} if is_http(u))
-    credentials = Credentials(token, tuple(urls)) if token else None
+    credentials = Credentials(token, tuple(urls)) if token and urls else None
     git = Git(root, git_env(env, credentials), credentials.secrets() if credentials else ())
     display = strip_credentials(push_url)
-    target = _Target(remote, branch, display, token is not None, checkout=True)
+    target = _Target(remote, branch, display, credentials is not None, checkout=True)
     skip = wants_skip_ci(options.skip_ci, display, pull_request=options.pull_request, env=env)
     return _land(_Committer(git, bump, options, skip, env), target, fetch_first=True)
 
@@ -496,7 +510,8 @@ def deliver_remote(
     credentials = Credentials(token, (url,)) if token and is_http(url) else None
     genv = git_env(env, credentials)
     secrets = credentials.secrets() if credentials else ()
-    target = _Target("origin", branch or "", display, token is not None, checkout=False)
+    token_given = credentials is not None
+    target = _Target("origin", branch or "", display, token_given, checkout=False)
     with tempfile.TemporaryDirectory(prefix="bumper-") as tmp:
         work = Path(tmp) / "repo"
         try:
@@ -507,6 +522,6 @@ def deliver_remote(
         branch = branch or git.current_branch()
         if branch is None or git.head() is None:
             raise BumperError(f"{display} has no commits on its default branch")
-        target = _Target("origin", branch, display, token is not None, checkout=False)
+        target = _Target("origin", branch, display, token_given, checkout=False)
         skip = wants_skip_ci(options.skip_ci, display, pull_request=options.pull_request, env=env)
         return _land(_Committer(git, bump, options, skip, env), target, fetch_first=False)

@@ -138,7 +138,6 @@ class GitCommandError(BumperError):
     """A git command failed; ``output`` is its scrubbed stdout and stderr."""
 
     def __init__(self, args: Sequence[str], output: str) -> None:
-        self.args_ = tuple(args)
         self.output = output
         self.failure = classify(output)
         last = next((ln.strip() for ln in reversed(output.splitlines()) if ln.strip()), "")
