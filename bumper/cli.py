@@ -116,6 +116,80 @@ def render_plan(plan: Plan, *, dry_run: bool) -> None:
         click.echo(f"{plan.target.match}: no reference found", err=True)
 
 
+def _delivery_options(func: F) -> F:
+    """Options that land the bump in git (see ``bumper.route``)."""
+    options = [
+        click.option("--commit", is_flag=True, help="Commit the changed files in this checkout."),
+        click.option(
+            "--push", is_flag=True, help="Commit and push to the branch's upstream, retrying races."
+        ),
+        click.option(
+            "--repo",
+            metavar="OWNER/NAME|URL",
+            help="Bump a repository without a checkout (shallow clone; implies push). "
+            "PATHs are relative to its root.",
+        ),
+        click.option(
+            "--branch",
+            help="Branch to push to (default: upstream / default branch); "
+            "in pull-request mode the PR branch (template, default bumper/{name}).",
+        ),
+        click.option("--base", help="Pull-request base branch (default: the default branch)."),
+        click.option("--pull-request", is_flag=True, help="Open or update one PR per image."),
+        click.option(
+            "--via",
+            type=click.Choice(["git", "api"]),
+            default=None,
+            help="Commit with git, or through the GitHub API (Verified commits).",
+        ),
+        click.option(
+            "--message",
+            metavar="TEMPLATE",
+            help="Commit message; placeholders {name} {tag} {old_tag} {digest} "
+            "{version} {image} {files} {changes}.",
+        ),
+        click.option("--author", metavar="'NAME <EMAIL>'", help="Commit author."),
+        click.option(
+            "--skip-ci",
+            type=click.Choice(["auto", "always", "never"]),
+            default="auto",
+            show_default=True,
+            help="Add [skip ci]: auto = on direct pushes to the workflow's own repo.",
+        ),
+        click.option(
+            "--token",
+            envvar=None,
+            help="Token for the remote (default: BUMPER_TOKEN, then GITHUB_TOKEN).",
+        ),
+        click.option(
+            "--max-attempts",
+            type=click.IntRange(1, 1000),
+            default=30,
+            show_default=True,
+            help="Push attempts when other pipelines race.",
+        ),
+        click.option("--title", help="Pull-request title template."),
+        click.option("--label", "labels", multiple=True, help="Pull-request label (repeatable)."),
+        click.option("--reviewer", "reviewers", multiple=True, help="Reviewer (repeatable)."),
+        click.option(
+            "--team-reviewer", "team_reviewers", multiple=True, help="Team reviewer (repeatable)."
+        ),
+        click.option("--assignee", "assignees", multiple=True, help="Assignee (repeatable)."),
+        click.option("--draft", is_flag=True, help="Open the pull request as a draft."),
+        click.option(
+            "--auto-merge",
+            type=click.Choice(["merge", "squash", "rebase"]),
+            help="Enable auto-merge on the pull request.",
+        ),
+        click.option(
+            "--force", is_flag=True, help="Replace foreign commits on bumper's PR branch."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @main.command("set-image")
 @click.argument("image")
 @path_argument
@@ -132,6 +206,7 @@ def render_plan(plan: Plan, *, dry_run: bool) -> None:
 )
 @include_option
 @exclude_option
+@_delivery_options
 @one_line_errors
 def set_image(
     image: str,
@@ -143,6 +218,7 @@ def set_image(
     allow_missing: bool,
     include: tuple[str, ...],
     exclude: tuple[str, ...],
+    **delivery: Any,
 ) -> None:
     """Set IMAGE's tag and/or digest in every manifest under PATH (default: .).
 
@@ -151,17 +227,27 @@ def set_image(
     and Helm chart templates left out); files named explicitly are read whatever their
     extension. Exit 1 if IMAGE is invalid, a named file cannot be parsed, or no
     reference exists (unless --allow-missing); nothing is written then.
+
+    With --commit, --push, --repo or --pull-request the change is also landed in git.
     """
+    from bumper.route import DeliveryRequest
+
+    delivery["via"] = delivery["via"] or "git"
+    request = DeliveryRequest(**delivery)
+    options: dict[str, Any] = {
+        "allow_downgrade": allow_downgrade,
+        "allow_missing": allow_missing,
+        "include": include,
+        "exclude": exclude,
+    }
+    if request.delivers and not dry_run:
+        _set_image_and_deliver(image, list(paths), request, options, output)
+        return
+    if dry_run and request.repo is not None:
+        raise click.UsageError("--dry-run plans in a checkout; it cannot be combined with --repo")
     from bumper.plan import plan_set_image
 
-    plan = plan_set_image(
-        image,
-        list(paths) or ["."],
-        allow_downgrade=allow_downgrade,
-        allow_missing=allow_missing,
-        include=include,
-        exclude=exclude,
-    )
+    plan = plan_set_image(image, list(paths) or ["."], **options)
     diff = plan.diff() if (dry_run or show_diff) else None
     if not dry_run:
         plan.apply()
@@ -175,6 +261,25 @@ def set_image(
     if diff:
         click.echo(diff, nl=False)
     render_plan(plan, dry_run=dry_run)
+
+
+def _set_image_and_deliver(
+    image: str, paths: list[str], request: Any, options: dict[str, Any], output: str
+) -> None:
+    from bumper import route
+    from bumper.bump import Bump
+
+    bump = Bump(image, paths, relative_to_root=request.repo is not None, **options)
+    report = route.run(bump, request)
+    plan = bump.last_plan
+    if output == "json":
+        document = plan.to_dict() if plan is not None else {"changed": False}
+        document["delivery"] = {"mode": report.mode, "summary": report.summary, **report.details}
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    if plan is not None:
+        render_plan(plan, dry_run=False)
+    click.echo(report.summary, err=True)
 
 
 @main.command("images")
@@ -210,3 +315,14 @@ def images(
             f"{ref.path}:{ref.line}\t{ref.name}\t{ref.tag or '-'}\t{_short(ref.digest)}"
             f"\t{ref.shape}{note}"
         )
+
+
+def _register_build_commands() -> None:
+    # cli_build imports only click at start-up; docker is imported when a build runs.
+    from bumper.cli_build import build_command, release_command
+
+    main.add_command(build_command, "build")
+    main.add_command(release_command, "release")
+
+
+_register_build_commands()

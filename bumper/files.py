@@ -147,18 +147,20 @@ def collect_sources(
     paths: Iterable[str | Path],
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    root: Path | None = None,
 ) -> list[Source]:
     """Files to plan, in a stable order.
 
     Directories are walked for ``*.yaml``/``*.yml`` (git-ignored files, ``.git`` and
     Helm chart templates left out); a file named explicitly is read whatever its
     extension. ``include``/``exclude`` globs match the displayed path or the file name.
+    With ``root``, paths are read inside it but displayed as given.
     """
     sources: list[Source] = []
     seen: set[Path] = set()
     for raw in paths:
         arg = str(raw)
-        path = Path(arg)
+        path = Path(arg) if root is None else root / arg
         if path.is_file():
             resolved = path.resolve()
             if resolved not in seen and not (exclude and _glob_match(arg, exclude)):

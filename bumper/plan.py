@@ -139,16 +139,15 @@ class Plan:
             if not plan.changed:
                 continue
             name = plan.source.display
-            chunks.extend(
-                difflib.unified_diff(
-                    plan.text.text.splitlines(keepends=True),
-                    plan.updated.splitlines(keepends=True),
-                    fromfile=f"a/{name}",
-                    tofile=f"b/{name}",
-                )
-            )
-            if chunks and not chunks[-1].endswith("\n"):
-                chunks[-1] += "\n\\ No newline at end of file\n"
+            for line in difflib.unified_diff(
+                plan.text.text.splitlines(keepends=True),
+                plan.updated.splitlines(keepends=True),
+                fromfile=f"a/{name}",
+                tofile=f"b/{name}",
+            ):
+                if not line.endswith("\n"):
+                    line += "\n\\ No newline at end of file\n"
+                chunks.append(line)
         return "".join(chunks)
 
     def apply(self) -> list[Path]:
@@ -361,6 +360,7 @@ def plan_set_image(
     allow_missing: bool = False,
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    root: Path | None = None,
 ) -> Plan:
     """Plan setting ``target`` (``NAME:TAG``, ``NAME@DIGEST``, ``OLD=NEW:TAG`` …) in every
     manifest under ``paths``.
@@ -368,11 +368,12 @@ def plan_set_image(
     Raises BumperError (one line naming file, line and cause) when the target is invalid,
     a file named in ``paths`` cannot be parsed, or nothing references the image and
     ``allow_missing`` is false. Files that fail to parse during a directory walk become
-    ``plan.problems`` (warnings).
+    ``plan.problems`` (warnings). With ``root``, paths are taken inside that folder
+    (a clone) and reported as given.
     """
     parsed = parse_target(target) if isinstance(target, str) else target
     path_list = [str(p) for p in paths] or ["."]
-    sources = collect_sources(path_list, include, exclude)
+    sources = collect_sources(path_list, include, exclude, root)
     files: list[FilePlan] = []
     problems: list[Problem] = []
     for result in _plan_many(sources, parsed, allow_downgrade):
