@@ -100,7 +100,9 @@ def _assert_only_reported_lines(display: str, old: str, new: str, lines: set[int
         elif op == "delete":
             # Only a stale digest (kustomize) may disappear.
             assert all(line.strip().startswith("digest:") for line in old_lines[a0:a1]), (
-                display, old_lines[a0:a1])
+                display,
+                old_lines[a0:a1],
+            )
         elif op == "insert":
             # An entry without a tag gains one (kustomize ``newTag``, Helm ``tag``).
             assert all(
@@ -108,7 +110,9 @@ def _assert_only_reported_lines(display: str, old: str, new: str, lines: set[int
                 for line in new_lines[b0:b1]
             ), (display, new_lines[b0:b1])
         else:
-            raise AssertionError(f"{display}: unexpected {op} {old_lines[a0:a1]} → {new_lines[b0:b1]}")
+            raise AssertionError(
+                f"{display}: unexpected {op} {old_lines[a0:a1]} → {new_lines[b0:b1]}"
+            )
 
 
 def test_templates_and_placeholders_never_change(corpus: Path, tmp_path: Path) -> None:

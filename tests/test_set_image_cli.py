@@ -91,10 +91,17 @@ def test_json_output(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
     assert document["changed"] is True
     assert document["changes"] == [
         {
-            "path": "pod.yaml", "line": 5, "column": 12, "shape": "workload",
-            "name": "ghcr.io/acme/app", "old": "ghcr.io/acme/app:1.0.0",
-            "new": "ghcr.io/acme/app:1.0.1", "old_tag": "1.0.0", "new_tag": "1.0.1",
-            "old_digest": None, "new_digest": None,
+            "path": "pod.yaml",
+            "line": 5,
+            "column": 12,
+            "shape": "workload",
+            "name": "ghcr.io/acme/app",
+            "old": "ghcr.io/acme/app:1.0.0",
+            "new": "ghcr.io/acme/app:1.0.1",
+            "old_tag": "1.0.0",
+            "new_tag": "1.0.1",
+            "old_digest": None,
+            "new_digest": None,
         }
     ]
     assert document["skipped"][0]["path"] == "old.yaml"
@@ -118,7 +125,9 @@ def test_dry_run_prints_diff_and_writes_nothing(
     result = run_bumper("set-image", "--dry-run", "ghcr.io/acme/app:1.0.1", ".")
     assert result.exit_code == 0
     assert result.stdout.startswith("--- a/pod.yaml\n+++ b/pod.yaml\n")
-    assert "-    image: ghcr.io/acme/app:1.0.0\n+    image: ghcr.io/acme/app:1.0.1\n" in result.stdout
+    assert (
+        "-    image: ghcr.io/acme/app:1.0.0\n+    image: ghcr.io/acme/app:1.0.1\n" in result.stdout
+    )
     assert (tmp_path / "pod.yaml").read_text() == POD
 
 
@@ -140,8 +149,9 @@ def test_allow_downgrade(run_bumper: Callable[..., Result], tmp_path: Path) -> N
 
 def test_include_exclude(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
     write_tree(tmp_path, {"prod/pod.yaml": POD, "dev/pod.yaml": POD, "dev/other.yaml": POD})
-    run_bumper("set-image", "ghcr.io/acme/app:1.0.1", ".", "--include", "dev/*",
-               "--exclude", "other.yaml")
+    run_bumper(
+        "set-image", "ghcr.io/acme/app:1.0.1", ".", "--include", "dev/*", "--exclude", "other.yaml"
+    )
     tree = read_tree(tmp_path)
     assert tree["dev/pod.yaml"].decode() == POD_NEW
     assert tree["dev/other.yaml"].decode() == POD
@@ -166,8 +176,10 @@ def test_git_ignored_and_dot_git_are_not_walked(
     run_bumper: Callable[..., Result], tmp_path: Path
 ) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    write_tree(tmp_path, {".gitignore": "build/\n", "build/pod.yaml": POD, "pod.yaml": POD,
-                          ".git/pod.yaml": POD})
+    write_tree(
+        tmp_path,
+        {".gitignore": "build/\n", "build/pod.yaml": POD, "pod.yaml": POD, ".git/pod.yaml": POD},
+    )
     result = run_bumper("set-image", "ghcr.io/acme/app:1.0.1", ".")
     assert result.exit_code == 0
     tree = read_tree(tmp_path)
@@ -179,12 +191,15 @@ def test_git_ignored_and_dot_git_are_not_walked(
 def test_helm_chart_templates_are_never_edited(
     run_bumper: Callable[..., Result], tmp_path: Path
 ) -> None:
-    write_tree(tmp_path, {
-        "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
-        "chart/values.yaml": "image:\n  repository: ghcr.io/acme/app\n  tag: 1.0.0\n",
-        "chart/templates/pod.yaml": POD,
-        "chart/templates/_helpers.tpl": "image: ghcr.io/acme/app:1.0.0\n",
-    })
+    write_tree(
+        tmp_path,
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+            "chart/values.yaml": "image:\n  repository: ghcr.io/acme/app\n  tag: 1.0.0\n",
+            "chart/templates/pod.yaml": POD,
+            "chart/templates/_helpers.tpl": "image: ghcr.io/acme/app:1.0.0\n",
+        },
+    )
     result = run_bumper("set-image", "ghcr.io/acme/app:1.0.1", ".")
     assert result.exit_code == 0
     tree = read_tree(tmp_path)
@@ -206,12 +221,10 @@ def test_file_mode_kept_and_symlink_target_written(
     assert not [p for p in (tmp_path / "real").iterdir() if p.name != "pod.yaml"]
 
 
-def test_billion_laughs_does_not_expand(
-    run_bumper: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_billion_laughs_does_not_expand(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
     lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, 30):
-        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i-1}"] * 9) + "]")
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
     lines.append("image: ghcr.io/acme/app:1.0.0")
     write_tree(tmp_path, {"lol.yaml": "\n".join(lines) + "\n"})
     result = run_bumper("set-image", "ghcr.io/acme/app:1.0.1", "lol.yaml")
@@ -219,10 +232,10 @@ def test_billion_laughs_does_not_expand(
     assert (tmp_path / "lol.yaml").read_text().endswith("image: ghcr.io/acme/app:1.0.1\n")
 
 
-def test_non_utf8_file_named_is_an_error(
-    run_bumper: Callable[..., Result], tmp_path: Path
-) -> None:
-    write_tree(tmp_path, {"latin1.yaml": "# caf\xe9\nimage: ghcr.io/acme/app:1\n".encode("latin-1")})
+def test_non_utf8_file_named_is_an_error(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
+    write_tree(
+        tmp_path, {"latin1.yaml": "# caf\xe9\nimage: ghcr.io/acme/app:1\n".encode("latin-1")}
+    )
     result = run_bumper("set-image", "ghcr.io/acme/app:2", "latin1.yaml")
     assert result.exit_code == 1
     assert "latin1.yaml:1:6: not valid UTF-8 text" in result.stderr
@@ -240,15 +253,22 @@ def test_usage_error_exits_2(run_bumper: Callable[..., Result]) -> None:
 
 
 def test_images_lists_every_reference(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
-    write_tree(tmp_path, {
-        "pod.yaml": POD,
-        "kustomization.yaml": "images:\n- name: app\n  newName: ghcr.io/acme/app\n  newTag: 2\n",
-        "broken.yaml": BROKEN,
-    })
+    write_tree(
+        tmp_path,
+        {
+            "pod.yaml": POD,
+            "kustomization.yaml": (
+                "images:\n- name: app\n  newName: ghcr.io/acme/app\n  newTag: 2\n"
+            ),
+            "broken.yaml": BROKEN,
+        },
+    )
     result = run_bumper("images", ".", "--output", "json")
     assert result.exit_code == 0
     document = json.loads(result.stdout)
-    assert [(i["path"], i["line"], i["name"], i["tag"], i["shape"]) for i in document["images"]] == [
+    assert [
+        (i["path"], i["line"], i["name"], i["tag"], i["shape"]) for i in document["images"]
+    ] == [
         ("kustomization.yaml", 2, "ghcr.io/acme/app", "2", "kustomize"),
         ("pod.yaml", 5, "ghcr.io/acme/app", "1.0.0", "workload"),
     ]
@@ -279,7 +299,8 @@ def test_set_image_does_not_import_heavy_modules(tmp_path: Path) -> None:
         "print(sorted(m for m in ('docker', 'github', 'requests') if m in sys.modules))\n"
     )
     env = dict(os.environ)
-    out = subprocess.run(["python", "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env=env, check=True)
+    out = subprocess.run(
+        ["python", "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env, check=True
+    )
     assert out.stdout.strip() == "[]"
     assert (tmp_path / "pod.yaml").read_text() == POD_NEW

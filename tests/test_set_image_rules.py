@@ -199,7 +199,7 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         "kustomization.yaml",
         "kind: Kustomization\nimages:\n- name: ghcr.io/acme/app\n  newTag: v1\n",
         "ghcr.io/acme/app:1.20",
-        "kind: Kustomization\nimages:\n- name: ghcr.io/acme/app\n  newTag: \"1.20\"\n",
+        'kind: Kustomization\nimages:\n- name: ghcr.io/acme/app\n  newTag: "1.20"\n',
     ),
     (
         "kustomize-tag-change-removes-digest",
@@ -328,10 +328,10 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
     (
         "compose-services",
         "compose.yaml",
-        "services:\n  web:\n    image: ghcr.io/acme/app:1.0.0\n    ports: [\"8080:80\"]\n"
+        'services:\n  web:\n    image: ghcr.io/acme/app:1.0.0\n    ports: ["8080:80"]\n'
         "  db:\n    image: postgres:16\n",
         "ghcr.io/acme/app:1.0.1",
-        "services:\n  web:\n    image: ghcr.io/acme/app:1.0.1\n    ports: [\"8080:80\"]\n"
+        'services:\n  web:\n    image: ghcr.io/acme/app:1.0.1\n    ports: ["8080:80"]\n'
         "  db:\n    image: postgres:16\n",
     ),
     # --- anchors ---------------------------------------------------------------------
@@ -362,9 +362,13 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
     (
         "no-final-newline-long-line-unicode",
         "pod.yaml",
-        "# Überblick — " + "x" * 120 + "\nspec:\n  containers:\n  - {name: a, image: ghcr.io/acme/app:1.0.0}",
+        "# Überblick — "
+        + "x" * 120
+        + "\nspec:\n  containers:\n  - {name: a, image: ghcr.io/acme/app:1.0.0}",
         "ghcr.io/acme/app:1.0.1",
-        "# Überblick — " + "x" * 120 + "\nspec:\n  containers:\n  - {name: a, image: ghcr.io/acme/app:1.0.1}",
+        "# Überblick — "
+        + "x" * 120
+        + "\nspec:\n  containers:\n  - {name: a, image: ghcr.io/acme/app:1.0.1}",
     ),
     (
         "crlf-key-insert",
@@ -426,7 +430,11 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
     [pytest.param(*case[1:], id=case[0]) for case in CASES],
 )
 def test_rule(
-    run_bumper: Callable[..., Result], tmp_path: Path, name: str, before: str, image: str,
+    run_bumper: Callable[..., Result],
+    tmp_path: Path,
+    name: str,
+    before: str,
+    image: str,
     after: str | None,
 ) -> None:
     write_tree(tmp_path, {name: before})
