@@ -278,7 +278,7 @@ def _plan_file(source: Source, target: Target, allow_downgrade: bool) -> FilePla
                 Skip(source.display, line, column, site.shape, site.name, current, reason)
             )
             continue
-        if wanted == site.current:
+        if wanted == site.current and not site.requote:
             plan.unchanged += 1
             continue
         site_edits = site.edits(text, wanted)

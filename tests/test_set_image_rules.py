@@ -283,6 +283,20 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         f"  digest: {D1}\nreplicas: 2\n",
     ),
     (
+        "helm-numeric-tag-with-same-text-gets-quoted",
+        "values.yaml",
+        "image:\n  repository: ghcr.io/acme/app\n  tag: 1.20\n",
+        "ghcr.io/acme/app:1.20",
+        'image:\n  repository: ghcr.io/acme/app\n  tag: "1.20"\n',
+    ),
+    (
+        "kustomize-numeric-tag-with-same-text-gets-quoted",
+        "kustomization.yaml",
+        "images:\n- name: ghcr.io/acme/app\n  newTag: 3\n",
+        "ghcr.io/acme/app:3",
+        'images:\n- name: ghcr.io/acme/app\n  newTag: "3"\n',
+    ),
+    (
         "helm-image-string",
         "values.yaml",
         'worker:\n  image: "ghcr.io/acme/app:1.0.0"\n',

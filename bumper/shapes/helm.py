@@ -9,7 +9,7 @@ missing key that must be written is added after the map's last key.
 from __future__ import annotations
 
 from bumper.reference import _split_written_domain, try_parse_reference
-from bumper.shapes.site import Edit, Site, Wanted, insert_key, replace_scalar
+from bumper.shapes.site import Edit, Site, Wanted, insert_key, replace_scalar, retyped
 from bumper.yamltext import Document, Mapping, Scalar, scalar_str
 
 
@@ -39,6 +39,7 @@ class HelmValuesSite(Site):
         super().__init__(
             self.repo.start, name, _value(self.slots.get("tag")), _value(self.slots.get("digest"))
         )
+        self.requote = retyped(self.slots.get("tag"))
         texts = [s.value for s in self.slots.values() if s is not None]
         if any("{{" in t for t in texts):
             self.problem = "holds a template placeholder"
@@ -67,7 +68,7 @@ class HelmValuesSite(Site):
             ("tag", self.tag, wanted.tag),
             ("digest", self.digest, wanted.digest),
         ):
-            if old != new:
+            if old != new or (key == "tag" and self.requote):
                 edits.append(self._set(text, key, new or ""))
         return edits
 

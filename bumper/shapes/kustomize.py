@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from bumper.reference import try_parse_reference
-from bumper.shapes.site import Edit, Site, Wanted, insert_key, remove_key, replace_scalar
+from bumper.shapes.site import (
+    Edit,
+    Site,
+    Wanted,
+    insert_key,
+    remove_key,
+    replace_scalar,
+    retyped,
+)
 from bumper.yamltext import (
     Document,
     Mapping,
@@ -44,6 +52,8 @@ class KustomizeEntrySite(Site):
         new_name = self.value_of("newName")
         matched = new_name if new_name is not None else name.value
         super().__init__(entry.start, matched, self.value_of("newTag"), self.value_of("digest"))
+        tag_pair = self.keys.get("newTag")
+        self.requote = retyped(tag_pair[1] if tag_pair else None)
         if any("{{" in (self.value_of(k) or "") for k in ("name", "newName", "newTag", "digest")):
             self.problem = "holds a template placeholder"
         elif any(pair[1] is None for pair in self.keys.values() if pair[0].value != "name"):
@@ -60,6 +70,8 @@ class KustomizeEntrySite(Site):
         old = {"newTag": self.tag, "digest": self.digest}
         new = {"newTag": wanted.tag, "digest": wanted.digest}
         differ = [key for key in old if old[key] != new[key]]
+        if self.requote and "newTag" not in differ:
+            differ.append("newTag")
         stale = [key for key in differ if new[key] is None and key in self.keys]
         missing = [key for key in differ if new[key] is not None and key not in self.keys]
         for key in differ:

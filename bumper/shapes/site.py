@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bumper.yamltext import Mapping, Scalar, content_end, render_scalar
+from bumper.yamltext import Mapping, Scalar, content_end, needs_quotes, render_scalar
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class Site:
         self.tag = tag
         self.digest = digest
         self.problem: str | None = None  # set when the site must not be edited (templates…)
+        # A plain tag that YAML reads as a number (``tag: 1.20`` is 1.2) is not the tag
+        # string yet: it is rewritten quoted even when its text already matches.
+        self.requote = False
 
     @property
     def current(self) -> Wanted:
@@ -48,6 +51,16 @@ class Site:
     def edits(self, text: str, wanted: Wanted) -> list[Edit]:
         """Text edits that make this site hold ``wanted``."""
         raise NotImplementedError
+
+
+def retyped(scalar: Scalar | None) -> bool:
+    """True for a plain scalar whose text YAML would not read as a string."""
+    return (
+        scalar is not None
+        and scalar.style == ""
+        and not scalar.is_null
+        and needs_quotes(scalar.value)
+    )
 
 
 def replace_scalar(text: str, scalar: Scalar, value: str) -> Edit:
