@@ -7,7 +7,7 @@ the changed files atomically, all of them or, when the plan holds an error, none
 from __future__ import annotations
 
 import difflib
-import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +20,6 @@ from bumper.shapes import Edit, Site, Wanted, find_sites
 from bumper.target import Target, parse_target
 from bumper.versions import is_downgrade
 from bumper.yamltext import Document, LineIndex, YamlError, parse_text
-
-# Below this many candidate files a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 400
 
 
 @dataclass(frozen=True)
@@ -222,14 +219,28 @@ class ParsedFile:
     documents: list[Document]
 
 
-def read_manifest(source: Source, must_contain: bytes | None = None) -> ParsedFile | Problem | None:
-    """Read and parse one file; None when it does not contain ``must_contain`` (a cheap
-    prefilter: every spelling of a repository contains its last path component)."""
+def candidate_pattern(name: str) -> re.Pattern[bytes]:
+    """Bytes a file must contain to hold a reference to repository ``name``.
+
+    Every spelling of a repository ends in its last path component, as a whole
+    component: Docker Hub short names (``nginx`` for ``docker.io/library/nginx``), Helm
+    ``registry``/``repository`` splits wherever they cut, kustomize and Argo CD entries.
+    So ``app`` must stand alone: not inside ``apps/v1`` or ``app-worker``.
+    """
+    word = re.escape(last_component(name).encode())
+    return re.compile(rb"(?<![A-Za-z0-9._-])" + word + rb"(?![A-Za-z0-9._-])")
+
+
+def read_manifest(
+    source: Source, must_match: re.Pattern[bytes] | None = None
+) -> ParsedFile | Problem | None:
+    """Read and parse one file; None when it does not match ``must_match`` (a cheap
+    prefilter that lets most files skip the parser)."""
     try:
         data = source.path.read_bytes()
     except OSError as error:
         return Problem(source.display, 1, 1, f"cannot read: {error.strerror}", source.explicit)
-    if must_contain is not None and must_contain not in data:
+    if must_match is not None and must_match.search(data) is None:
         return None
     try:
         text_file = decode(data, source.display)
@@ -245,11 +256,12 @@ def read_manifest(source: Source, must_contain: bytes | None = None) -> ParsedFi
     return ParsedFile(source, data, text_file, documents)
 
 
-def _plan_file(source: Source, target: Target, allow_downgrade: bool) -> FilePlan | Problem | None:
+def _plan_file(
+    source: Source, target: Target, allow_downgrade: bool, needle: re.Pattern[bytes]
+) -> FilePlan | Problem | None:
     """Plan one file; None when it holds no reference to the target."""
     # Named files are always parsed: one that is broken must fail the run.
-    needle = None if source.explicit else last_component(target.match).encode()
-    parsed = read_manifest(source, needle)
+    parsed = read_manifest(source, None if source.explicit else needle)
     if not isinstance(parsed, ParsedFile):
         return parsed
     data, text_file, documents = parsed.data, parsed.text, parsed.documents
@@ -334,22 +346,8 @@ def _confirm(plan: FilePlan, target: Target) -> None:
 def _plan_many(
     sources: Sequence[Source], target: Target, allow_downgrade: bool
 ) -> list[FilePlan | Problem | None]:
-    if len(sources) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        return [_plan_file(source, target, allow_downgrade) for source in sources]
-    from concurrent.futures import ProcessPoolExecutor
-
-    workers = min(os.cpu_count() or 1, 8)
-    chunk = max(1, len(sources) // (workers * 4))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(
-            pool.map(
-                _plan_file,
-                sources,
-                [target] * len(sources),
-                [allow_downgrade] * len(sources),
-                chunksize=chunk,
-            )
-        )
+    needle = candidate_pattern(target.match)
+    return [_plan_file(source, target, allow_downgrade, needle) for source in sources]
 
 
 def plan_set_image(

@@ -140,77 +140,103 @@ def _value_start(text: str, start: int, has_properties: bool) -> int:
     return match.end() if match else start
 
 
-def _compose(events: Iterator[Any], text: str) -> list[Document]:
-    """Build light nodes from parser events, refusing duplicate keys as we go."""
+def _event_kinds() -> dict[type, int]:
+    from ruamel.yaml import events
+
+    return {
+        events.ScalarEvent: 0,
+        events.MappingStartEvent: 1,
+        events.SequenceStartEvent: 2,
+        events.MappingEndEvent: 3,
+        events.SequenceEndEvent: 3,
+        events.AliasEvent: 4,
+        events.DocumentStartEvent: 5,
+        events.DocumentEndEvent: 6,
+    }
+
+
+def _compose(events: Iterator[Any], text: str, restore: str | None = None) -> list[Document]:
+    """Build light nodes from parser events, refusing duplicate keys as we go.
+
+    ``restore`` is the colon stand-in of a lenient parse, turned back into ':'. This
+    loop runs once per event of every candidate file: it is written for speed.
+    """
+    kinds = _event_kinds()
     documents: list[Document] = []
-    # One frame per open collection: the collection, its pending key, the keys seen.
-    stack: list[tuple[Mapping | Sequence, list[Node | None], set[str]]] = []
+    # Open collections, with (for mappings) the pending key and the keys seen so far.
+    stack: list[Mapping | Sequence] = []
+    pending: list[Node | None] = []
+    seen: list[set[str]] = []
     doc = Document(root=None)
-
-    def add(node: Node) -> None:
-        if not stack:
-            doc.root = node
-            return
-        parent, pending, seen = stack[-1]
-        if isinstance(parent, Sequence):
-            parent.items.append(node)
-        elif pending[0] is None:
-            if isinstance(node, Scalar) and node.value != "<<":
-                if node.value in seen:
-                    line, column = line_column(text, node.start)
-                    raise YamlError(f'duplicate key "{node.value}"', line, column)
-                seen.add(node.value)
-            pending[0] = node
-        else:
-            key = pending[0]
-            parent.pairs.append((key, node))
-            pending[0] = None
-
     for event in events:
-        kind = type(event).__name__
-        if kind == "ScalarEvent":
+        kind = kinds.get(type(event), -1)
+        node: Node
+        if kind == 0 or kind == 1 or kind == 2:
             anchor, tag = event.anchor, event.tag
-            start = _value_start(text, event.start_mark.index, bool(anchor or tag))
-            node: Node = Scalar(
-                event.value, event.style or "", start, event.end_mark.index, anchor, tag
-            )
+            start = event.start_mark.index
+            if anchor or tag:
+                start = _value_start(text, start, True)
+            if kind == 0:
+                value = event.value if restore is None else event.value.replace(restore, ":")
+                node = Scalar(value, event.style or "", start, event.end_mark.index, anchor, tag)
+            elif kind == 1:
+                node = Mapping(bool(event.flow_style), start, anchor, tag)
+            else:
+                node = Sequence(bool(event.flow_style), start, anchor, tag)
             if anchor:
                 doc.anchors[anchor] = node
-            add(node)
-        elif kind in ("MappingStartEvent", "SequenceStartEvent"):
-            anchor, tag = event.anchor, event.tag
-            start = _value_start(text, event.start_mark.index, bool(anchor or tag))
-            flow = bool(event.flow_style)
-            collection: Mapping | Sequence = (
-                Mapping(flow, start, anchor, tag)
-                if kind == "MappingStartEvent"
-                else Sequence(flow, start, anchor, tag)
-            )
-            if anchor:
-                doc.anchors[anchor] = collection
-            add(collection)
-            stack.append((collection, [None], set()))
-        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
-            collection = stack.pop()[0]
+        elif kind == 4:
+            node = Alias(event.anchor, event.start_mark.index, event.end_mark.index)
+        elif kind == 3:
+            collection = stack.pop()
+            pending.pop()
+            seen.pop()
             collection.end = event.end_mark.index if collection.flow else _content_end(collection)
-        elif kind == "AliasEvent":
-            add(Alias(event.anchor, event.start_mark.index, event.end_mark.index))
-        elif kind == "DocumentStartEvent":
+            continue
+        elif kind == 5:
             doc = Document(root=None)
-        elif kind == "DocumentEndEvent":
+            continue
+        elif kind == 6:
             documents.append(doc)
+            continue
+        else:
+            continue
+        if not stack:
+            doc.root = node
+        else:
+            parent = stack[-1]
+            if type(parent) is Sequence:
+                parent.items.append(node)
+            elif pending[-1] is None:
+                if type(node) is Scalar and node.value != "<<":
+                    keys = seen[-1]
+                    if node.value in keys:
+                        line, column = line_column(text, node.start)
+                        raise YamlError(f'duplicate key "{node.value}"', line, column)
+                    keys.add(node.value)
+                pending[-1] = node
+            else:
+                parent.pairs.append((pending[-1], node))  # type: ignore[union-attr,arg-type]
+                pending[-1] = None
+        if kind == 1 or kind == 2:
+            stack.append(node)  # type: ignore[arg-type]
+            pending.append(None)
+            seen.append(set())
     return documents
 
 
 def _content_end(node: Node) -> int:
-    """Where a block collection's own text ends (its end event sits past trailing lines)."""
+    """Where a block collection's own text ends (its end event sits past trailing lines).
+
+    Children close before their parent, so their ``end`` is already their content end.
+    """
     if isinstance(node, Mapping) and not node.flow:
         if not node.pairs:
             return node.start
         key, value = node.pairs[-1]
-        return max(_content_end(key), _content_end(value))
+        return max(key.end, value.end)
     if isinstance(node, Sequence) and not node.flow:
-        return _content_end(node.items[-1]) if node.items else node.start
+        return node.items[-1].end if node.items else node.start
     return node.end
 
 
@@ -221,13 +247,15 @@ def content_end(node: Node) -> int:
 
 def _c_events(text: str) -> Iterator[Any]:
     from ruamel.yaml.cyaml import CParser
+    from ruamel.yaml.events import StreamEndEvent
 
     parser = CParser(text)
+    get_event = parser.get_event
     try:
         while True:
-            event = parser.get_event()
+            event = get_event()
             yield event
-            if type(event).__name__ == "StreamEndEvent":
+            if type(event) is StreamEndEvent:
                 return
     finally:
         parser.dispose()
@@ -240,6 +268,22 @@ def _python_events(text: str) -> Iterator[Any]:
     return iter(yaml.parse(text))
 
 
+# libyaml rejects a ':' inside a plain scalar in a flow collection ({image: a/b:1.0}),
+# which YAML 1.2 reads as part of the scalar unless it follows a JSON-like node
+# ("key":1, [a]:b). Swapping such colons for a stand-in of the same length keeps every
+# offset and lets libyaml parse the text; the stand-in is turned back into ':' in values.
+_COLON_STAND_IN = "\ue000"
+_INNER_COLON = re.compile(r"(?<=[^\s\"'\]}]):(?=[^\s,\[\]{}])")
+
+
+def _lenient_text(text: str) -> str | None:
+    if "{" not in text and "[" not in text:
+        return None
+    if _COLON_STAND_IN in text or "\\ue000" in text.lower():
+        return None
+    return _INNER_COLON.sub(_COLON_STAND_IN, text)
+
+
 def parse_text(text: str) -> list[Document]:
     """Parse a YAML stream to documents; raise YamlError with 1-based line and column."""
     try:
@@ -247,7 +291,15 @@ def parse_text(text: str) -> list[Document]:
     except YamlError:
         raise
     except Exception:
-        pass  # libyaml is stricter than YAML 1.2 in places: the pure parser decides.
+        pass  # libyaml is stricter than YAML 1.2 in places.
+    lenient = _lenient_text(text)
+    if lenient is not None:
+        try:
+            return _compose(_c_events(lenient), text, restore=_COLON_STAND_IN)
+        except YamlError:
+            raise
+        except Exception:
+            pass  # the pure-Python parser decides.
     try:
         return _compose(_python_events(text), text)
     except YamlError:
