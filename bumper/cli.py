@@ -232,7 +232,6 @@ def set_image(
     """
     from bumper.route import DeliveryRequest
 
-    delivery["via"] = delivery["via"] or "git"
     request = DeliveryRequest(**delivery)
     options: dict[str, Any] = {
         "allow_downgrade": allow_downgrade,
@@ -319,10 +318,12 @@ def images(
 
 def _register_build_commands() -> None:
     # cli_build imports only click at start-up; docker is imported when a build runs.
+    from bumper.cli_action import action_command
     from bumper.cli_build import build_command, release_command
 
     main.add_command(build_command, "build")
     main.add_command(release_command, "release")
+    main.add_command(action_command, "action")
 
 
 _register_build_commands()
