@@ -179,7 +179,7 @@ def fix(node):
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "image" and isinstance(value, str) and value.startswith("{TARGET}:"):
-                node[key] = type(value)("{TARGET}:{NEW}") if type(value) is not str else "{TARGET}:{NEW}"
+                node[key] = "{TARGET}:{NEW}"
             else:
                 fix(value)
     elif isinstance(node, list):
