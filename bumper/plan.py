@@ -7,7 +7,10 @@ the changed files atomically, all of them or, when the plan holds an error, none
 from __future__ import annotations
 
 import difflib
+import functools
+import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,7 @@ from bumper.reference import canonical_name, format_reference, last_component
 from bumper.shapes import Edit, Site, Wanted, find_sites
 from bumper.target import Target, parse_target
 from bumper.versions import is_downgrade
-from bumper.yamltext import Document, LineIndex, YamlError, parse_text
+from bumper.yamltext import Document, LineIndex, YamlError, parse_documents_matching, parse_text
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,7 @@ class ParsedFile:
     documents: list[Document]
 
 
-def candidate_pattern(name: str) -> re.Pattern[bytes]:
+def candidate_pattern(name: str) -> re.Pattern[str]:
     """Bytes a file must contain to hold a reference to repository ``name``.
 
     Every spelling of a repository ends in its last path component, as a whole
@@ -227,20 +230,26 @@ def candidate_pattern(name: str) -> re.Pattern[bytes]:
     ``registry``/``repository`` splits wherever they cut, kustomize and Argo CD entries.
     So ``app`` must stand alone: not inside ``apps/v1`` or ``app-worker``.
     """
-    word = re.escape(last_component(name).encode())
-    return re.compile(rb"(?<![A-Za-z0-9._-])" + word + rb"(?![A-Za-z0-9._-])")
+    word = re.escape(last_component(name))
+    return re.compile(r"(?<![A-Za-z0-9._-])" + word + r"(?![A-Za-z0-9._-])")
+
+
+@functools.lru_cache(maxsize=8)
+def _bytes_pattern(pattern: re.Pattern[str]) -> re.Pattern[bytes]:
+    return re.compile(pattern.pattern.encode())
 
 
 def read_manifest(
-    source: Source, must_match: re.Pattern[bytes] | None = None
+    source: Source, must_match: re.Pattern[str] | None = None
 ) -> ParsedFile | Problem | None:
     """Read and parse one file; None when it does not match ``must_match`` (a cheap
-    prefilter that lets most files skip the parser)."""
+    prefilter that lets most files skip the parser). With ``must_match``, only the
+    documents that match it are parsed."""
     try:
         data = source.path.read_bytes()
     except OSError as error:
         return Problem(source.display, 1, 1, f"cannot read: {error.strerror}", source.explicit)
-    if must_match is not None and must_match.search(data) is None:
+    if must_match is not None and _bytes_pattern(must_match).search(data) is None:
         return None
     try:
         text_file = decode(data, source.display)
@@ -248,7 +257,10 @@ def read_manifest(
         if source.path.suffix == ".json":
             # Tabs indent JSON but not YAML; spaces have the same length, so offsets hold.
             text = text.replace("\t", " ")
-        documents = parse_text(text)
+        if must_match is None:
+            documents = parse_text(text)
+        else:
+            documents = parse_documents_matching(text, must_match)
     except YamlError as error:
         return Problem(source.display, error.line, error.column, error.message, source.explicit)
     except FileError as error:
@@ -257,7 +269,7 @@ def read_manifest(
 
 
 def _plan_file(
-    source: Source, target: Target, allow_downgrade: bool, needle: re.Pattern[bytes]
+    source: Source, target: Target, allow_downgrade: bool, needle: re.Pattern[str]
 ) -> FilePlan | Problem | None:
     """Plan one file; None when it holds no reference to the target."""
     # Named files are always parsed: one that is broken must fail the run.
@@ -314,7 +326,8 @@ def _plan_file(
         )
     if edits:
         plan.updated = splice(text, edits)
-        _confirm(plan, target)
+        if any(edit.structural for edit in edits):
+            _confirm(plan, target)
     if not plan.changes and not plan.skips and not plan.unchanged:
         return None
     return plan
@@ -343,11 +356,37 @@ def _confirm(plan: FilePlan, target: Target) -> None:
         )
 
 
-def _plan_many(
+# Below this many files a second process costs more than it saves; the work per file is
+# independent, so above it the files are planned in one process per core.
+PARALLEL_MIN_FILES = 800
+
+
+def _plan_chunk(
     sources: Sequence[Source], target: Target, allow_downgrade: bool
 ) -> list[FilePlan | Problem | None]:
     needle = candidate_pattern(target.match)
     return [_plan_file(source, target, allow_downgrade, needle) for source in sources]
+
+
+def _plan_many(
+    sources: Sequence[Source], target: Target, allow_downgrade: bool
+) -> list[FilePlan | Problem | None]:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if len(sources) < PARALLEL_MIN_FILES or (cores or 1) < 2 or sys.platform != "linux":
+        return _plan_chunk(sources, target, allow_downgrade)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(cores or 1, 8)
+    size = -(-len(sources) // (workers * 4))
+    chunks = [sources[i : i + size] for i in range(0, len(sources), size)]
+    # fork: the workers inherit the imported modules, so they start in milliseconds.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = pool.map(
+            _plan_chunk, chunks, [target] * len(chunks), [allow_downgrade] * len(chunks)
+        )
+        return [result for chunk in results for result in chunk]
 
 
 def plan_set_image(

@@ -13,8 +13,9 @@ pure-Python parser, and only its verdict counts.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +141,12 @@ def _value_start(text: str, start: int, has_properties: bool) -> int:
     return match.end() if match else start
 
 
+def _stream_end() -> type:
+    from ruamel.yaml.events import StreamEndEvent
+
+    return StreamEndEvent
+
+
 def _event_kinds() -> dict[type, int]:
     from ruamel.yaml import events
 
@@ -155,21 +162,28 @@ def _event_kinds() -> dict[type, int]:
     }
 
 
-def _compose(events: Iterator[Any], text: str, restore: str | None = None) -> list[Document]:
+def _compose(
+    next_event: Callable[[], Any], text: str, restore: str | None = None
+) -> list[Document]:
     """Build light nodes from parser events, refusing duplicate keys as we go.
 
     ``restore`` is the colon stand-in of a lenient parse, turned back into ':'. This
     loop runs once per event of every candidate file: it is written for speed.
     """
     kinds = _event_kinds()
+    stream_end = _stream_end()
     documents: list[Document] = []
     # Open collections, with (for mappings) the pending key and the keys seen so far.
     stack: list[Mapping | Sequence] = []
     pending: list[Node | None] = []
     seen: list[set[str]] = []
     doc = Document(root=None)
-    for event in events:
-        kind = kinds.get(type(event), -1)
+    while True:
+        event = next_event()
+        event_type = type(event)
+        if event_type is stream_end:
+            return documents
+        kind = kinds.get(event_type, -1)
         node: Node
         if kind == 0 or kind == 1 or kind == 2:
             anchor, tag = event.anchor, event.tag
@@ -222,7 +236,6 @@ def _compose(events: Iterator[Any], text: str, restore: str | None = None) -> li
             stack.append(node)  # type: ignore[arg-type]
             pending.append(None)
             seen.append(set())
-    return documents
 
 
 def _content_end(node: Node) -> int:
@@ -245,27 +258,21 @@ def content_end(node: Node) -> int:
     return _content_end(node)
 
 
-def _c_events(text: str) -> Iterator[Any]:
+def _parse_c(text: str, source_text: str, restore: str | None) -> list[Document]:
     from ruamel.yaml.cyaml import CParser
-    from ruamel.yaml.events import StreamEndEvent
 
     parser = CParser(text)
-    get_event = parser.get_event
     try:
-        while True:
-            event = get_event()
-            yield event
-            if type(event) is StreamEndEvent:
-                return
+        return _compose(parser.get_event, source_text, restore)
     finally:
         parser.dispose()
 
 
-def _python_events(text: str) -> Iterator[Any]:
+def _parse_python(text: str, source: str) -> list[Document]:
     import ruamel.yaml
 
-    yaml = ruamel.yaml.YAML(typ="rt", pure=True)
-    return iter(yaml.parse(text))
+    events = iter(ruamel.yaml.YAML(typ="rt", pure=True).parse(text))
+    return _compose(events.__next__, source)
 
 
 # libyaml rejects a ':' inside a plain scalar in a flow collection ({image: a/b:1.0}),
@@ -284,24 +291,56 @@ def _lenient_text(text: str) -> str | None:
     return _INNER_COLON.sub(_COLON_STAND_IN, text)
 
 
-def parse_text(text: str) -> list[Document]:
-    """Parse a YAML stream to documents; raise YamlError with 1-based line and column."""
-    try:
-        return _compose(_c_events(text), text)
-    except YamlError:
-        raise
-    except Exception:
-        pass  # libyaml is stricter than YAML 1.2 in places.
-    lenient = _lenient_text(text)
-    if lenient is not None:
+# A line that starts a document. It can never be inside a scalar (YAML forbids a
+# document marker at the start of a line in content), so the stream can be cut there.
+_DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
+
+
+def parse_documents_matching(text: str, pattern: re.Pattern[str]) -> list[Document]:
+    """Parse only the documents whose text matches ``pattern``.
+
+    A bundle of a hundred documents where one names the image costs one parse. Each
+    kept document is parsed on its own, behind a blank stand-in for the text before it
+    (as many newlines, padded with spaces), so offsets, lines and columns stay those of
+    the whole file. If a kept document does not parse alone, the whole stream is parsed.
+    """
+    starts = [m.start() for m in _DOCUMENT_START.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    if len(starts) < 3:
+        return parse_text(text)
+    documents: list[Document] = []
+    bounds = [*starts, len(text)]
+    for begin, end in itertools.pairwise(bounds):
+        if pattern.search(text, begin, end) is None:
+            continue
+        lines = text.count("\n", 0, begin)
+        piece = " " * (begin - lines) + "\n" * lines + text[begin:end]
         try:
-            return _compose(_c_events(lenient), text, restore=_COLON_STAND_IN)
+            documents.extend(parse_text(piece, source=text))
+        except YamlError:
+            return parse_text(text)
+    return documents
+
+
+def parse_text(text: str, source: str | None = None) -> list[Document]:
+    """Parse a YAML stream to documents; raise YamlError with 1-based line and column.
+
+    ``source`` is the file's text when ``text`` is a stand-in of the same length.
+    """
+    source = text if source is None else source
+    lenient = _lenient_text(text)
+    attempts = [(lenient, _COLON_STAND_IN)] if lenient is not None else []
+    attempts.append((text, None))
+    for candidate, restore in attempts:
+        try:
+            return _parse_c(candidate, source, restore)
         except YamlError:
             raise
         except Exception:
-            pass  # the pure-Python parser decides.
+            pass  # libyaml is stricter than YAML 1.2 in places: try the next way.
     try:
-        return _compose(_python_events(text), text)
+        return _parse_python(text, source)
     except YamlError:
         raise
     except Exception as error:
@@ -329,12 +368,14 @@ class LineIndex:
     """Offsets → 1-based (line, column), for reporting many positions in one file."""
 
     def __init__(self, text: str) -> None:
-        self._starts = [0]
-        self._starts.extend(m.end() for m in re.finditer("\n", text))
+        self._text = text
+        self._starts: list[int] | None = None
 
     def locate(self, offset: int) -> tuple[int, int]:
         import bisect
 
+        if self._starts is None:
+            self._starts = [0, *(m.end() for m in re.finditer("\n", self._text))]
         index = bisect.bisect_right(self._starts, offset) - 1
         return index + 1, offset - self._starts[index] + 1
 

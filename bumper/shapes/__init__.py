@@ -44,35 +44,35 @@ def _walk(doc: Document, root: Node, shape: str, seen: set[int]) -> Iterator[Sit
     stack: list[Node] = [root]
     while stack:
         node = stack.pop()
-        if isinstance(node, Sequence):
+        if type(node) is Sequence:
             stack.extend(reversed(node.items))
             continue
-        if not isinstance(node, Mapping):
+        if type(node) is not Mapping:
             continue
-        kind, _ = _kind(doc, node)
-        if kind in SKIP_KINDS:
-            continue
-        claimed: Scalar | None = None
-        helm = helm_site(doc, node)
-        if helm is not None and id(helm.repo) not in seen:
-            seen.add(id(helm.repo))
-            claimed = helm.repo
-            yield helm
+        # One pass over the keys; most mappings hold no image and cost only this.
+        keys: dict[str, Node] = {}
         children: list[Node] = []
         for key, value in node.pairs:
-            if not isinstance(key, Scalar):
-                continue
-            if key.value == "image":
-                scalar = scalar_str(doc, value)
-                if scalar is not None and scalar is not claimed and id(scalar) not in seen:
-                    site = image_string_site(scalar, shape)
-                    if site is not None:
-                        seen.add(id(scalar))
-                        yield site
-            if key.value in SKIP_KEYS:
-                continue
-            if isinstance(value, (Mapping, Sequence)):
-                children.append(value)
+            if type(key) is Scalar:
+                keys[key.value] = value
+                if key.value not in SKIP_KEYS and type(value) in (Mapping, Sequence):
+                    children.append(value)
+        if "kind" in keys and _kind(doc, node)[0] in SKIP_KINDS:
+            continue
+        claimed: Scalar | None = None
+        if "repository" in keys or ("image" in keys and ("tag" in keys or "digest" in keys)):
+            helm = helm_site(doc, node)
+            if helm is not None and id(helm.repo) not in seen:
+                seen.add(id(helm.repo))
+                claimed = helm.repo
+                yield helm
+        if "image" in keys:
+            scalar = scalar_str(doc, keys["image"])
+            if scalar is not None and scalar is not claimed and id(scalar) not in seen:
+                site = image_string_site(scalar, shape)
+                if site is not None:
+                    seen.add(id(scalar))
+                    yield site
         stack.extend(reversed(children))
 
 

@@ -13,11 +13,17 @@ from bumper.yamltext import Mapping, Scalar, content_end, needs_quotes, render_s
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace ``text[start:end]`` with ``new``; an insertion has start == end."""
+    """Replace ``text[start:end]`` with ``new``; an insertion has start == end.
+
+    ``structural`` edits (keys added or removed, a scalar whose span is not plainly its
+    text) are confirmed by parsing the result again; a same-style scalar rewrite over a
+    span checked to hold exactly that scalar cannot change the document's structure.
+    """
 
     start: int
     end: int
     new: str
+    structural: bool = True
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,13 @@ def replace_scalar(text: str, scalar: Scalar, value: str) -> Edit:
         # An empty plain value (``tag:``): the new text needs the space after the colon.
         prefix = " " if scalar.start > 0 and text[scalar.start - 1] == ":" else ""
         return Edit(scalar.start, scalar.end, prefix + render_scalar(value, ""))
-    return Edit(scalar.start, scalar.end, render_scalar(value, scalar.style))
+    rendered = render_scalar(value, scalar.style)
+    span = text[scalar.start : scalar.end]
+    if scalar.style == "":
+        exact = span == scalar.value and rendered == value
+    else:
+        exact = len(span) >= 2 and span[0] == span[-1] == scalar.style == rendered[0]
+    return Edit(scalar.start, scalar.end, rendered, structural=not exact)
 
 
 def newline_of(text: str) -> str:
