@@ -40,6 +40,8 @@ def one_line_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BumperError as error:
+            for warning in error.warnings:
+                click.echo(f"warning: {warning}", err=True)
             fail(str(error), error.exit_code)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
@@ -96,7 +98,10 @@ def render_plan(plan: Plan, *, dry_run: bool) -> None:
         click.echo(f"warning: {problem} (file skipped)", err=True)
     for change in plan.changes:
         old, new = change.old, change.new
-        if new[len(change.name) : len(change.name) + 1] in (":", "@"):
+        if new.startswith(change.name) and new[len(change.name) : len(change.name) + 1] in (
+            ":",
+            "@",
+        ):
             old = old[len(change.name) :].lstrip(":") or "(untagged)"
             new = new[len(change.name) :].lstrip(":")
         click.echo(f"{change.path}:{change.line}  {change.name}  {old} → {new}", err=True)
@@ -110,6 +115,8 @@ def render_plan(plan: Plan, *, dry_run: bool) -> None:
             f"{verb} {changes} reference{'s' * (changes != 1)} in {files} file{'s' * (files != 1)}",
             err=True,
         )
+    elif plan.skips:
+        click.echo(f"nothing changed: {len(plan.skips)} reference(s) skipped", err=True)
     elif plan.matched:
         click.echo(f"{plan.target.match}: already up to date", err=True)
     else:

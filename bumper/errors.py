@@ -11,10 +11,14 @@ class BumperError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, location: str | None = None) -> None:
+    def __init__(
+        self, message: str, location: str | None = None, warnings: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
+        # Lines to show before the error (files that could not be parsed, say).
+        self.warnings = warnings
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message

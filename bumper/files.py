@@ -28,11 +28,15 @@ class FileError(BumperError):
 
 @dataclass(frozen=True)
 class Source:
-    """A file to plan: where it is, how the user named it, and whether they named it."""
+    """A file to plan: where it is, how the user named it, and whether they named it.
+
+    ``template`` marks a Helm chart template named explicitly: never edited.
+    """
 
     path: Path
     display: str
     explicit: bool
+    template: bool = False
 
 
 @dataclass
@@ -124,6 +128,15 @@ def _template_folders(relative: list[str]) -> tuple[str, ...]:
     return tuple(folders)
 
 
+def _in_chart_templates(path: Path) -> bool:
+    """True for a path at or below the ``templates/`` folder of a Helm chart."""
+    resolved = path.resolve()
+    for folder in (resolved, *resolved.parents):
+        if folder.name == "templates" and (folder.parent / "Chart.yaml").is_file():
+            return True
+    return False
+
+
 def _glob_match(display: str, patterns: tuple[str, ...]) -> bool:
     name = display.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatch(display, p) or fnmatch.fnmatch(name, p) for p in patterns)
@@ -145,21 +158,24 @@ def collect_sources(
     sources: list[Source] = []
     seen: set[str] = set()
     for raw in paths:
-        arg = str(raw)
+        arg = str(raw) or "."
         path = Path(arg) if root is None else root / arg
         if path.is_file():
             key = os.path.realpath(path)
             if key not in seen and not (exclude and _glob_match(arg, exclude)):
                 seen.add(key)
-                sources.append(Source(path, arg, explicit=True))
+                template = path.suffix == ".tpl" or _in_chart_templates(path)
+                sources.append(Source(path, arg, explicit=True, template=template))
             continue
         if not path.is_dir():
             raise BumperError(f"{arg}: no such file or directory")
+        if _in_chart_templates(path):
+            continue
         listed = _git_listed(path)
         relative = listed if listed is not None else list(_walk(str(path)))
         templates = _template_folders(relative)
         prefix = "" if arg in (".", "./") else arg.rstrip("/") + "/"
-        base = os.path.abspath(path)
+        base = os.path.realpath(path)
         for name in relative:
             if not name.endswith(MANIFEST_SUFFIXES) or name.startswith(templates):
                 continue

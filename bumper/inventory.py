@@ -28,7 +28,8 @@ class Found:
     note: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        fields = dict(self.__dict__)
+        return {"file": fields.pop("path"), **fields}
 
 
 def list_images(

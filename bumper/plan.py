@@ -25,6 +25,12 @@ from bumper.versions import is_downgrade
 from bumper.yamltext import Document, LineIndex, YamlError, parse_documents_matching, parse_text
 
 
+def _with_file(fields: dict[str, Any]) -> dict[str, Any]:
+    """JSON form: the path is called ``file`` (the documented contract), and comes first."""
+    rest = {key: value for key, value in fields.items() if key != "path"}
+    return {"file": fields["path"], **rest}
+
+
 @dataclass(frozen=True)
 class Change:
     """One reference that the bump rewrites."""
@@ -42,7 +48,7 @@ class Change:
     new_digest: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return _with_file(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class Skip:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return _with_file(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "path": self.path,
+            "file": self.path,
             "line": self.line,
             "column": self.column,
             "message": self.message,
@@ -142,8 +148,8 @@ class Plan:
             for line in difflib.unified_diff(
                 plan.text.text.splitlines(keepends=True),
                 plan.updated.splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
+                fromfile=f"a/{name.lstrip('/')}",
+                tofile=f"b/{name.lstrip('/')}",
             ):
                 if not line.endswith("\n"):
                     line += "\n\\ No newline at end of file\n"
@@ -195,7 +201,9 @@ def wanted_for(site: Site, target: Target) -> Wanted:
 
 def splice(text: str, edits: Iterable[Edit]) -> str:
     """Apply non-overlapping edits (insertions at one offset keep their order)."""
-    ordered = sorted(enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[0]))
+    ordered = sorted(
+        enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[1].order, item[0])
+    )
     parts: list[str] = []
     position = 0
     for _, edit in ordered:
@@ -245,9 +253,13 @@ def read_manifest(
     """Read and parse one file; None when it does not match ``must_match`` (a cheap
     prefilter that lets most files skip the parser). With ``must_match``, only the
     documents that match it are parsed."""
+    if source.template:
+        return Problem(source.display, 1, 1, "a Helm chart template: never edited", False)
     try:
         data = source.path.read_bytes()
     except OSError as error:
+        if not source.explicit and isinstance(error, (FileNotFoundError, IsADirectoryError)):
+            return None  # tracked by git but deleted, or a submodule: nothing to read
         return Problem(source.display, 1, 1, f"cannot read: {error.strerror}", source.explicit)
     if must_match is not None and _bytes_pattern(must_match).search(data) is None:
         return None
@@ -280,16 +292,21 @@ def _plan_file(
     text = text_file.text
     plan = FilePlan(source, data, text_file, text)
     lines = LineIndex(text)
-    edits: list[Edit] = []
+    edits: dict[tuple[int, int, int], Edit] = {}
     canonical = target.canonical
-    for site in sorted(find_sites(documents, source.path.name), key=lambda s: s.offset):
+    sites = sorted(find_sites(documents, source.path.name), key=lambda s: s.offset)
+    # Which repositories read each scalar: a value behind an anchor may be shared.
+    readers: dict[int, set[str]] = {}
+    for site in sites:
+        for scalar in site.scalars():
+            readers.setdefault(id(scalar), set()).add(canonical_name(site.name))
+    for site in sites:
         if canonical_name(site.name) != canonical:
             continue
         line, column = lines.locate(site.offset)
         current = _describe(site.current)
-
-        reason = site.problem
         wanted = wanted_for(site, target)
+        reason = site.problem
         if (
             reason is None
             and wanted != site.current
@@ -297,18 +314,27 @@ def _plan_file(
             and is_downgrade(site.tag, wanted.tag)
         ):
             reason = f"downgrade {site.tag} → {wanted.tag} (use --allow-downgrade)"
+        unchanged = wanted == site.current and not site.requote
+        site_edits = [] if reason or unchanged else site.edits(text, wanted)
+        reason = reason or _shared_with_other(site, site_edits, readers, canonical)
+        if site_edits and any(
+            (e.start, e.end, e.order) in edits and edits[(e.start, e.end, e.order)] != e
+            for e in site_edits
+        ):
+            reason = "shares an anchored value with another reference that gets another value"
         if reason is not None:
             plan.skips.append(
                 Skip(source.display, line, column, site.shape, site.name, current, reason)
             )
             continue
-        if wanted == site.current and not site.requote:
+        if unchanged:
             plan.unchanged += 1
             continue
-        site_edits = site.edits(text, wanted)
-        first = min(site_edits, key=lambda e: e.start)
-        line, column = lines.locate(max(first.start, site.offset))
-        edits.extend(site_edits)
+        # An edit already planned through the same anchored value is made once.
+        edits.update(((e.start, e.end, e.order), e) for e in site_edits)
+        replaced = [e for e in site_edits if e.start < e.end] or site_edits
+        first = min(replaced, key=lambda e: e.start)
+        line, column = lines.locate(first.start if first.start < first.end else site.offset)
         plan.changes.append(
             Change(
                 source.display,
@@ -325,12 +351,28 @@ def _plan_file(
             )
         )
     if edits:
-        plan.updated = splice(text, edits)
-        if any(edit.structural for edit in edits):
+        plan.updated = splice(text, edits.values())
+        if any(edit.structural for edit in edits.values()):
             _confirm(plan, target)
     if not plan.changes and not plan.skips and not plan.unchanged:
         return None
     return plan
+
+
+def _shared_with_other(
+    site: Site, edits: list[Edit], readers: dict[int, set[str]], canonical: str
+) -> str | None:
+    """A reason to leave the site alone when a value it would change is also read,
+    through an anchor, by a reference to another image: that one would change too."""
+    for scalar in site.scalars():
+        others = readers.get(id(scalar), set()) - {canonical}
+        touched = any(
+            (e.start < scalar.end and e.end > scalar.start) or e.start == scalar.start == e.end
+            for e in edits
+        )
+        if others and touched:
+            return f"its value is shared through an anchor with {sorted(others)[0]}"
+    return None
 
 
 def _confirm(plan: FilePlan, target: Target) -> None:
@@ -427,6 +469,7 @@ def plan_set_image(
         where = ", ".join(path_list)
         raise BumperError(
             f"no reference to {parsed.match} found in {where} "
-            "(check the name, or pass --allow-missing)"
+            "(check the name, or pass --allow-missing)",
+            warnings=tuple(f"{p} (file skipped)" for p in problems),
         )
     return plan

@@ -34,10 +34,17 @@ class YamlError(BumperError):
 class Scalar:
     """A scalar value with its span (the text between start and end, quotes included)."""
 
-    __slots__ = ("anchor", "end", "start", "style", "tag", "value")
+    __slots__ = ("anchor", "end", "flow", "start", "style", "tag", "value")
 
     def __init__(
-        self, value: str, style: str, start: int, end: int, anchor: str | None, tag: str | None
+        self,
+        value: str,
+        style: str,
+        start: int,
+        end: int,
+        anchor: str | None,
+        tag: str | None,
+        flow: bool = False,
     ) -> None:
         self.value = value
         self.style = style  # "" plain, "'" single, '"' double, "|" literal, ">" folded
@@ -45,6 +52,7 @@ class Scalar:
         self.end = end
         self.anchor = anchor
         self.tag = tag
+        self.flow = flow  # inside a flow collection ({...} or [...])
 
     @property
     def is_null(self) -> bool:
@@ -192,7 +200,18 @@ def _compose(
                 start = _value_start(text, start, True)
             if kind == 0:
                 value = event.value if restore is None else event.value.replace(restore, ":")
-                node = Scalar(value, event.style or "", start, event.end_mark.index, anchor, tag)
+                end = event.end_mark.index
+                # An empty value after properties (``tag: &t``) ends where they end; the
+                # skip above must not carry its start onto the next line.
+                node = Scalar(
+                    value,
+                    event.style or "",
+                    min(start, end),
+                    end,
+                    anchor,
+                    tag,
+                    bool(stack) and stack[-1].flow,
+                )
             elif kind == 1:
                 node = Mapping(bool(event.flow_style), start, anchor, tag)
             else:
@@ -224,10 +243,16 @@ def _compose(
             elif pending[-1] is None:
                 if type(node) is Scalar and node.value != "<<":
                     keys = seen[-1]
-                    if node.value in keys:
+                    # Plain ``1`` (a number) and quoted ``"1"`` (a string) are two keys.
+                    typed = (
+                        node.value
+                        if node.style or not needs_quotes(node.value)
+                        else ("\0" + node.value)
+                    )
+                    if typed in keys:
                         line, column = line_column(text, node.start)
                         raise YamlError(f'duplicate key "{node.value}"', line, column)
-                    keys.add(node.value)
+                    keys.add(typed)
                 pending[-1] = node
             else:
                 parent.pairs.append((pending[-1], node))  # type: ignore[union-attr,arg-type]

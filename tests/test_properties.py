@@ -43,6 +43,7 @@ class ImageRef:
     tag: str | None
     digest: str | None
     style: str  # "", "'", '"'
+    flow: bool = False  # inside {…}: a plain value gaining its first ':' is quoted
 
     def value(self) -> str:
         text = self.name
@@ -87,7 +88,10 @@ def render(segments: list[Segment], new: tuple[str, str | None] | None) -> str:
             if new is not None and seg.name in SAME_REPO:
                 tag, digest = new
                 kept_digest = seg.digest if (digest is None and seg.tag == tag) else digest
-                seg = ImageRef(seg.name, tag, kept_digest, seg.style)
+                new_seg = ImageRef(seg.name, tag, kept_digest, seg.style, seg.flow)
+                if seg.flow and seg.style == "" and ":" not in seg.value():
+                    new_seg = ImageRef(seg.name, tag, kept_digest, '"', True)
+                seg = new_seg
             out.append(quote(seg.value(), seg.style))
         elif isinstance(seg, HelmDigestSlot):
             if new is not None and new[1] is not None and seg.name in SAME_REPO:
@@ -118,7 +122,8 @@ def container(draw: st.DrawFn, indent: str, nl: str) -> list[Segment]:
     ref = draw(image_refs)
     name = draw(st.sampled_from(["app", "side-car", "init"]))
     if draw(st.booleans()):
-        return [f"{indent}- {{name: {name}, image: ", ref, f"}}{draw(comments)}{nl}"]
+        flow_ref = ImageRef(ref.name, ref.tag, ref.digest, ref.style, flow=True)
+        return [f"{indent}- {{name: {name}, image: ", flow_ref, f"}}{draw(comments)}{nl}"]
     extra = draw(
         st.sampled_from(
             [

@@ -48,6 +48,8 @@ def test_valid_references(text: str, expected: Reference) -> None:
         ("a//b:1", "path component ''"),
         ("a/-b:1", "path component '-b'"),
         ("app:1 ", "whitespace"),
+        ("nginx:café", "tag 'café'"),
+        ("nginx:١٢", "tag '١٢'"),
         ("host:port/app:1", "registry 'host:port'"),
         ("a/" + "b" * 260, "longer than 255"),
     ],

@@ -91,7 +91,7 @@ def test_json_output(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
     assert document["changed"] is True
     assert document["changes"] == [
         {
-            "path": "pod.yaml",
+            "file": "pod.yaml",
             "line": 5,
             "column": 12,
             "shape": "workload",
@@ -104,7 +104,7 @@ def test_json_output(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
             "new_digest": None,
         }
     ]
-    assert document["skipped"][0]["path"] == "old.yaml"
+    assert document["skipped"][0]["file"] == "old.yaml"
     assert "downgrade 2.0.0 → 1.0.1" in document["skipped"][0]["reason"]
     assert document["files"] == ["pod.yaml"]
 
@@ -267,12 +267,12 @@ def test_images_lists_every_reference(run_bumper: Callable[..., Result], tmp_pat
     assert result.exit_code == 0
     document = json.loads(result.stdout)
     assert [
-        (i["path"], i["line"], i["name"], i["tag"], i["shape"]) for i in document["images"]
+        (i["file"], i["line"], i["name"], i["tag"], i["shape"]) for i in document["images"]
     ] == [
         ("kustomization.yaml", 2, "ghcr.io/acme/app", "2", "kustomize"),
         ("pod.yaml", 5, "ghcr.io/acme/app", "1.0.0", "workload"),
     ]
-    assert document["warnings"][0]["path"] == "broken.yaml"
+    assert document["warnings"][0]["file"] == "broken.yaml"
     text = run_bumper("images")
     assert "pod.yaml:5\tghcr.io/acme/app\t1.0.0\t-\tworkload" in text.stdout
     assert "warning: broken.yaml:4:3:" in text.stderr
@@ -304,3 +304,62 @@ def test_set_image_does_not_import_heavy_modules(tmp_path: Path) -> None:
     )
     assert out.stdout.strip() == "[]"
     assert (tmp_path / "pod.yaml").read_text() == POD_NEW
+
+
+def test_json_manifest_gains_json_keys(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
+    write_tree(
+        tmp_path, {"values.json": '{"image": {"repository": "ghcr.io/acme/app", "tag": "1"}}'}
+    )
+    digest = "sha256:" + "1" * 64
+    result = run_bumper("set-image", f"ghcr.io/acme/app@{digest}", "values.json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "values.json").read_text()) == {
+        "image": {"repository": "ghcr.io/acme/app", "tag": "", "digest": digest}
+    }
+
+
+def test_chart_templates_are_left_alone_from_inside_and_when_named(
+    run_bumper: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_tree(tmp_path, {"chart/Chart.yaml": "name: c\n", "chart/templates/pod.yaml": POD})
+    inside = run_bumper("set-image", "ghcr.io/acme/app:1.0.1", "chart/templates")
+    assert inside.exit_code == 1 and "no reference" in inside.stderr
+    named = run_bumper("set-image", "ghcr.io/acme/app:1.0.1", "chart/templates/pod.yaml")
+    assert "warning: chart/templates/pod.yaml:1:1: a Helm chart template: never edited" in (
+        named.stderr
+    )
+    assert (tmp_path / "chart/templates/pod.yaml").read_text() == POD
+
+
+def test_warnings_are_shown_before_no_reference_error(
+    run_bumper: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_tree(tmp_path, {"a.yaml": "image: ghcr.io/acme/app:1.0.0\nbad: [\n"})
+    result = run_bumper("set-image", "ghcr.io/acme/app:1.1.0", ".")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("warning: a.yaml:3:1: invalid YAML")
+    assert lines[1].startswith("bumper: error: no reference to ghcr.io/acme/app")
+
+
+@pytest.mark.parametrize(
+    ("image", "summary"),
+    [
+        ("ghcr.io/acme/app=quay.io/acme/app", "ghcr.io/acme/app:1.0.0 → quay.io/acme/app:1.0.0"),
+        ("ghcr.io/acme/app:1.0.1", "1.0.0 → 1.0.1"),
+    ],
+)
+def test_summary_lines(
+    run_bumper: Callable[..., Result], tmp_path: Path, image: str, summary: str
+) -> None:
+    write_tree(tmp_path, {"pod.yaml": POD.replace("ghcr.io/acme/app", "ghcr.io/acme/app")})
+    result = run_bumper("set-image", image, ".")
+    assert f"pod.yaml:5  ghcr.io/acme/app  {summary}" in result.stderr
+
+
+def test_keys_of_different_types_are_not_duplicates(
+    run_bumper: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_tree(tmp_path, {"pod.yaml": POD + '1: a\n"1": b\n'})
+    result = run_bumper("set-image", "ghcr.io/acme/app:1.0.1", "pod.yaml")
+    assert result.exit_code == 0, result.stderr

@@ -31,6 +31,18 @@ def _kind(doc: Document, mapping: Mapping) -> tuple[str | None, str]:
     return (kind.value if kind else None), (api.value if api else "")
 
 
+def _skipped(key: str) -> bool:
+    """Subtrees that hold data, not images: env, args, labels, annotations (also the
+    ``podAnnotations``/``commonLabels`` spellings of Helm values and kustomize)."""
+    return key in SKIP_KEYS or key.endswith(("Annotations", "Labels"))
+
+
+def _image_scalar(doc: Document, node: Node) -> Scalar | None:
+    """The scalar behind an ``image:`` key (through an alias), block scalars included."""
+    resolved = doc.resolve(node)
+    return resolved if isinstance(resolved, Scalar) else None
+
+
 def _image_shape(doc: Document, root: Node | None) -> str:
     if isinstance(root, Mapping):
         if root.get("kind") is not None:
@@ -55,19 +67,18 @@ def _walk(doc: Document, root: Node, shape: str, seen: set[int]) -> Iterator[Sit
         for key, value in node.pairs:
             if type(key) is Scalar:
                 keys[key.value] = value
-                if key.value not in SKIP_KEYS and type(value) in (Mapping, Sequence):
+                if type(value) in (Mapping, Sequence) and not _skipped(key.value):
                     children.append(value)
         if "kind" in keys and _kind(doc, node)[0] in SKIP_KINDS:
             continue
         claimed: Scalar | None = None
         if "repository" in keys or ("image" in keys and ("tag" in keys or "digest" in keys)):
             helm = helm_site(doc, node)
-            if helm is not None and id(helm.repo) not in seen:
-                seen.add(id(helm.repo))
+            if helm is not None:
                 claimed = helm.repo
                 yield helm
         if "image" in keys:
-            scalar = scalar_str(doc, keys["image"])
+            scalar = _image_scalar(doc, keys["image"])
             if scalar is not None and scalar is not claimed and id(scalar) not in seen:
                 site = image_string_site(scalar, shape)
                 if site is not None:

@@ -28,6 +28,9 @@ class ArgoImageSite(Site):
             value = f"{self.alias}={value}"
         return [replace_scalar(text, self.scalar, value)]
 
+    def scalars(self) -> list[Scalar]:
+        return [self.scalar]
+
 
 def _sources(doc: Document, spec: Node | None) -> Iterator[Mapping]:
     spec = doc.resolve(spec)

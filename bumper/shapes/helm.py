@@ -48,6 +48,9 @@ class HelmValuesSite(Site):
         ):
             self.problem = "tag, digest or registry is not a plain string"
 
+    def scalars(self) -> list[Scalar]:
+        return [scalar for scalar in self.slots.values() if scalar is not None]
+
     def _set(self, text: str, key: str, value: str) -> Edit:
         scalar = self.slots.get(key)
         if scalar is not None:

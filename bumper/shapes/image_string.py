@@ -24,10 +24,22 @@ class ImageStringSite(Site):
         value = format_reference(wanted.name, wanted.tag, wanted.digest)
         return [replace_scalar(text, self.scalar, value)]
 
+    def scalars(self) -> list[Scalar]:
+        return [self.scalar]
+
 
 def image_string_site(scalar: Scalar, shape: str) -> ImageStringSite | None:
     """A site for a scalar that holds a valid reference; None for anything else
-    (``${IMAGE}``, templates, empty values)."""
+    (``${IMAGE}``, templates, empty values). A reference written as a block scalar
+    (``image: >-``) is reported but left alone."""
+    if scalar.style in ("|", ">"):
+        text = scalar.value.strip()
+        if try_parse_reference(text) is None:
+            return None
+        site = ImageStringSite(Scalar(text, scalar.style, scalar.start, scalar.end, None, None),
+                               shape)
+        site.problem = "written as a block scalar (|, >); edit it by hand or make it one line"
+        return site
     if "{{" in scalar.value or try_parse_reference(scalar.value) is None:
         return None
     return ImageStringSite(scalar, shape)

@@ -16,6 +16,7 @@ from bumper.shapes.site import (
     Wanted,
     insert_key,
     remove_key,
+    render_pair,
     replace_scalar,
     retyped,
 )
@@ -25,7 +26,6 @@ from bumper.yamltext import (
     Scalar,
     Sequence,
     content_end,
-    render_scalar,
     scalar_str,
 )
 
@@ -78,18 +78,23 @@ class KustomizeEntrySite(Site):
             value = new[key]
             if value is not None and key in self.keys:
                 edits.append(self._set(text, key, value))
-        # A stale key makes room for a missing one: ``digest: …`` becomes ``newTag: …``
-        # on the same line, so the diff stays one line per reference.
-        while stale and missing:
-            key_node, value_node = self.entry.get_pair(stale.pop(0))  # type: ignore[misc]
+        # The stale key goes and the missing one is added after the entry's last key.
+        # When the stale key *is* the last key, that is the same as rewriting its line
+        # (``digest: …`` becomes ``newTag: …``), which also keeps the diff to one line.
+        last_key = self.entry.pairs[-1][0]
+        if stale and missing and self.keys[stale[-1]][0] is last_key:
+            key_node, value_node = self.entry.get_pair(stale.pop())  # type: ignore[misc]
             added = missing.pop(0)
-            rendered = f"{added}: {render_scalar(new[added] or '', '')}"
+            rendered = render_pair(self.entry, added, new[added] or "")
             edits.append(Edit(key_node.start, content_end(value_node), rendered))
         edits.extend(remove_key(text, self.entry, self.keys[key][0]) for key in stale)
         kept = [k for k, _ in self.entry.pairs if not (isinstance(k, Scalar) and k.value in stale)]
         for key in missing:
             edits.append(self._set(text, key, new[key] or "", after=kept[-1]))  # type: ignore[arg-type]
         return edits
+
+    def scalars(self) -> list[Scalar]:
+        return [value for _, value in self.keys.values() if value is not None]
 
     def _set(self, text: str, key: str, value: str, after: Scalar | None = None) -> Edit:
         pair = self.keys.get(key)

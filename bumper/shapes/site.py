@@ -24,6 +24,8 @@ class Edit:
     end: int
     new: str
     structural: bool = True
+    # At one offset, a value written into an empty scalar (0) goes before an added key (1).
+    order: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class Site:
         """Text edits that make this site hold ``wanted``."""
         raise NotImplementedError
 
+    def scalars(self) -> list[Scalar]:
+        """The scalars this reference is read from (and written to)."""
+        raise NotImplementedError
+
 
 def retyped(scalar: Scalar | None) -> bool:
     """True for a plain scalar whose text YAML would not read as a string."""
@@ -69,14 +75,24 @@ def retyped(scalar: Scalar | None) -> bool:
     )
 
 
+def _render(scalar: Scalar, value: str) -> str:
+    style = scalar.style
+    if style == "" and scalar.flow and ":" in value and ":" not in scalar.value:
+        # A new ':' in a plain scalar inside {…}/[…] is valid YAML 1.2, but libyaml-based
+        # readers (PyYAML, older yq) reject it: quote it.
+        style = '"'
+    return render_scalar(value, style)
+
+
 def replace_scalar(text: str, scalar: Scalar, value: str) -> Edit:
     """Write ``value`` over a scalar, keeping its quote style (plain values YAML would
     read as non-strings get double quotes)."""
+    rendered = _render(scalar, value)
     if scalar.start == scalar.end:
-        # An empty plain value (``tag:``): the new text needs the space after the colon.
-        prefix = " " if scalar.start > 0 and text[scalar.start - 1] == ":" else ""
-        return Edit(scalar.start, scalar.end, prefix + render_scalar(value, ""))
-    rendered = render_scalar(value, scalar.style)
+        # An empty value (``tag:``, ``tag: &t``): the new text needs a space before it.
+        before = text[scalar.start - 1] if scalar.start else " "
+        prefix = "" if before in " \t" else " "
+        return Edit(scalar.start, scalar.end, prefix + rendered)
     span = text[scalar.start : scalar.end]
     if scalar.style == "":
         exact = span == scalar.value and rendered == value
@@ -85,8 +101,13 @@ def replace_scalar(text: str, scalar: Scalar, value: str) -> Edit:
     return Edit(scalar.start, scalar.end, rendered, structural=not exact)
 
 
-def newline_of(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
+def render_pair(mapping: Mapping, key: str, value: str) -> str:
+    """``key: value`` in the style of the mapping's keys (JSON stays JSON)."""
+    first = mapping.pairs[0][0] if mapping.pairs else None
+    style = first.style if isinstance(first, Scalar) and first.style in ("'", '"') else ""
+    if style:
+        return f"{render_scalar(key, style)}: {render_scalar(value, style)}"
+    return f"{key}: {render_scalar(value, '')}"
 
 
 def _line_start(text: str, offset: int) -> int:
@@ -104,22 +125,26 @@ def insert_key(
 ) -> Edit:
     """Add ``key: value`` after the pair whose key is ``after`` (default: the last pair),
     at the indentation of the mapping's keys; in a flow mapping, before the closing brace."""
-    rendered = f"{key}: {render_scalar(value, '')}"
+    rendered = render_pair(mapping, key, value)
     pairs = mapping.pairs
     index = len(pairs) - 1
     if after is not None:
         index = next(i for i, (k, _) in enumerate(pairs) if k is after)
-    _, anchor_value = pairs[index]
-    end = content_end(anchor_value)
+    anchor_key, anchor_value = pairs[index]
+    end = max(content_end(anchor_value), anchor_key.end)
     if mapping.flow:
-        return Edit(end, end, f", {rendered}")
+        return Edit(end, end, f", {rendered}", order=1)
     first_key = pairs[0][0]
     indent = " " * (first_key.start - _line_start(text, first_key.start))
-    line_end = _line_end(text, end)
-    newline = newline_of(text)
+    # After the line of the pair's last character: a block scalar's span runs on over
+    # its trailing line breaks, and a comment on that line stays with its pair.
+    last = len(text[:end].rstrip())
+    line_end = _line_end(text, max(last - 1, 0))
     if line_end == len(text) and not text.endswith("\n"):
-        return Edit(line_end, line_end, f"{newline}{indent}{rendered}")
-    return Edit(line_end, line_end, f"{indent}{rendered}{newline}")
+        newline = "\r\n" if "\r\n" in text else "\n"
+        return Edit(line_end, line_end, f"{newline}{indent}{rendered}", order=1)
+    newline = "\r\n" if text[line_end - 2 : line_end] == "\r\n" else "\n"
+    return Edit(line_end, line_end, f"{indent}{rendered}{newline}", order=1)
 
 
 def remove_key(text: str, mapping: Mapping, key: Scalar) -> Edit:
