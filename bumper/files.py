@@ -66,8 +66,8 @@ def decode(data: bytes, display: str) -> TextFile:
         raise FileError("not valid UTF-8 text", display, line, column) from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` via a temp file in the same folder; keep its mode."""
+def _write_temp(path: Path, data: bytes) -> str:
+    """Write ``data`` to a new temp file beside ``path``, with ``path``'s mode."""
     mode = path.stat().st_mode & 0o7777
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bumper", dir=path.parent)
     try:
@@ -76,10 +76,42 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    return tmp_name
+
+
+def write_all_atomic(writes: list[tuple[Path, bytes]]) -> None:
+    """Replace every file, all or none: first every new content goes to a temp file
+    beside its target (a full disk or a read-only folder fails here, before any file
+    changed), then each temp file is renamed over its target (atomic for readers)."""
+    if len(writes) >= 64:
+        # Creating many files is I/O-bound: threads overlap the file system's waits.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            futures = [pool.submit(_write_temp, path, data) for path, data in writes]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        temps = [
+            (f.result(), path)
+            for f, (path, _) in zip(futures, writes, strict=True)
+            if f.exception() is None
+        ]
+    else:
+        errors, temps = [], []
+        for path, data in writes:
+            try:
+                temps.append((_write_temp(path, data), path))
+            except OSError as error:
+                errors.append(error)
+                break
+    if errors:
+        for tmp_name, _ in temps:
+            Path(tmp_name).unlink(missing_ok=True)
+        raise errors[0]
+    for tmp_name, path in temps:
+        os.replace(tmp_name, path)
 
 
 def _git_listed(directory: Path) -> list[str] | None:

@@ -7,9 +7,7 @@ the changed files atomically, all of them or, when the plan holds an error, none
 from __future__ import annotations
 
 import difflib
-import functools
 import os
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bumper.errors import BumperError
-from bumper.files import FileError, Source, TextFile, collect_sources, decode, write_atomic
-from bumper.reference import canonical_name, format_reference, last_component
+from bumper.files import FileError, Source, TextFile, collect_sources, decode, write_all_atomic
+from bumper.prefilter import Prefilter
+from bumper.reference import canonical_name, format_reference
 from bumper.shapes import Edit, Site, Wanted, find_sites
 from bumper.target import Target, parse_target
 from bumper.versions import is_downgrade
@@ -164,11 +163,14 @@ class Plan:
                 raise BumperError(
                     f"{plan.source.display}: changed on disk while planning; nothing written"
                 )
-        written: list[Path] = []
-        for plan in changed:
-            write_atomic(plan.source.path.resolve(), plan.new_bytes())
-            written.append(plan.source.path)
-        return written
+        try:
+            write_all_atomic([(p.source.path.resolve(), p.new_bytes()) for p in changed])
+        except OSError as error:
+            where = error.filename or "a manifest folder"
+            raise BumperError(
+                f"cannot write in {where}: {error.strerror}; nothing written"
+            ) from None
+        return [plan.source.path for plan in changed]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -230,29 +232,11 @@ class ParsedFile:
     documents: list[Document]
 
 
-def candidate_pattern(name: str) -> re.Pattern[str]:
-    """Bytes a file must contain to hold a reference to repository ``name``.
-
-    Every spelling of a repository ends in its last path component, as a whole
-    component: Docker Hub short names (``nginx`` for ``docker.io/library/nginx``), Helm
-    ``registry``/``repository`` splits wherever they cut, kustomize and Argo CD entries.
-    So ``app`` must stand alone: not inside ``apps/v1`` or ``app-worker``.
-    """
-    word = re.escape(last_component(name))
-    return re.compile(r"(?<![A-Za-z0-9._-])" + word + r"(?![A-Za-z0-9._-])")
-
-
-@functools.lru_cache(maxsize=8)
-def _bytes_pattern(pattern: re.Pattern[str]) -> re.Pattern[bytes]:
-    return re.compile(pattern.pattern.encode())
-
-
 def read_manifest(
-    source: Source, must_match: re.Pattern[str] | None = None
+    source: Source, prefilter: Prefilter | None = None
 ) -> ParsedFile | Problem | None:
-    """Read and parse one file; None when it does not match ``must_match`` (a cheap
-    prefilter that lets most files skip the parser). With ``must_match``, only the
-    documents that match it are parsed."""
+    """Read and parse one file; None when ``prefilter`` says it cannot hold the image
+    (then only the documents that may hold it are parsed)."""
     if source.template:
         return Problem(source.display, 1, 1, "a Helm chart template: never edited", False)
     try:
@@ -261,7 +245,7 @@ def read_manifest(
         if not source.explicit and isinstance(error, (FileNotFoundError, IsADirectoryError)):
             return None  # tracked by git but deleted, or a submodule: nothing to read
         return Problem(source.display, 1, 1, f"cannot read: {error.strerror}", source.explicit)
-    if must_match is not None and _bytes_pattern(must_match).search(data) is None:
+    if prefilter is not None and not prefilter.file_may_hold(data):
         return None
     try:
         text_file = decode(data, source.display)
@@ -269,10 +253,10 @@ def read_manifest(
         if source.path.suffix == ".json":
             # Tabs indent JSON but not YAML; spaces have the same length, so offsets hold.
             text = text.replace("\t", " ")
-        if must_match is None:
+        if prefilter is None:
             documents = parse_text(text)
         else:
-            documents = parse_documents_matching(text, must_match)
+            documents = parse_documents_matching(text, prefilter.text_may_hold)
     except YamlError as error:
         return Problem(source.display, error.line, error.column, error.message, source.explicit)
     except FileError as error:
@@ -281,11 +265,11 @@ def read_manifest(
 
 
 def _plan_file(
-    source: Source, target: Target, allow_downgrade: bool, needle: re.Pattern[str]
+    source: Source, target: Target, allow_downgrade: bool, prefilter: Prefilter
 ) -> FilePlan | Problem | None:
     """Plan one file; None when it holds no reference to the target."""
     # Named files are always parsed: one that is broken must fail the run.
-    parsed = read_manifest(source, None if source.explicit else needle)
+    parsed = read_manifest(source, None if source.explicit else prefilter)
     if not isinstance(parsed, ParsedFile):
         return parsed
     data, text_file, documents = parsed.data, parsed.text, parsed.documents
@@ -295,11 +279,13 @@ def _plan_file(
     edits: dict[tuple[int, int, int], Edit] = {}
     canonical = target.canonical
     sites = sorted(find_sites(documents, source.path.name), key=lambda s: s.offset)
-    # Which repositories read each scalar: a value behind an anchor may be shared.
+    # Which repositories read each anchored scalar: such a value may be shared.
     readers: dict[int, set[str]] = {}
-    for site in sites:
-        for scalar in site.scalars():
-            readers.setdefault(id(scalar), set()).add(canonical_name(site.name))
+    if any(doc.anchors for doc in documents):
+        for site in sites:
+            for scalar in site.scalars():
+                if scalar.anchor:
+                    readers.setdefault(id(scalar), set()).add(canonical_name(site.name))
     for site in sites:
         if canonical_name(site.name) != canonical:
             continue
@@ -406,8 +392,8 @@ PARALLEL_MIN_FILES = 800
 def _plan_chunk(
     sources: Sequence[Source], target: Target, allow_downgrade: bool
 ) -> list[FilePlan | Problem | None]:
-    needle = candidate_pattern(target.match)
-    return [_plan_file(source, target, allow_downgrade, needle) for source in sources]
+    prefilter = Prefilter(target.match)
+    return [_plan_file(source, target, allow_downgrade, prefilter) for source in sources]
 
 
 def _plan_many(
@@ -418,17 +404,23 @@ def _plan_many(
         return _plan_chunk(sources, target, allow_downgrade)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     workers = min(cores or 1, 8)
     size = -(-len(sources) // (workers * 4))
     chunks = [sources[i : i + size] for i in range(0, len(sources), size)]
-    # fork: the workers inherit the imported modules, so they start in milliseconds.
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = pool.map(
-            _plan_chunk, chunks, [target] * len(chunks), [allow_downgrade] * len(chunks)
-        )
-        return [result for chunk in results for result in chunk]
+    try:
+        # fork: the workers inherit the imported modules, so they start in milliseconds.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            results = pool.map(
+                _plan_chunk, chunks, [target] * len(chunks), [allow_downgrade] * len(chunks)
+            )
+            return [result for chunk in results for result in chunk]
+    except (OSError, BrokenProcessPool):
+        # No /dev/shm for the pool's locks (some containers), or a worker was killed:
+        # the same work in this process.
+        return _plan_chunk(sources, target, allow_downgrade)
 
 
 def plan_set_image(

@@ -7,6 +7,7 @@ It follows github.com/distribution/reference: ``[domain/]path[:tag][@digest]``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -174,6 +175,7 @@ def split_domain(name: str) -> tuple[str, str]:
     return domain, path
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_name(name: str) -> str:
     """``nginx`` → ``docker.io/library/nginx``: one spelling per repository."""
     domain, path = split_domain(name)

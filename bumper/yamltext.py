@@ -206,7 +206,7 @@ def _compose(
                 node = Scalar(
                     value,
                     event.style or "",
-                    min(start, end),
+                    start if start < end else end,
                     end,
                     anchor,
                     tag,
@@ -244,10 +244,13 @@ def _compose(
                 if type(node) is Scalar and node.value != "<<":
                     keys = seen[-1]
                     # Plain ``1`` (a number) and quoted ``"1"`` (a string) are two keys.
+                    value = node.value
                     typed = (
-                        node.value
-                        if node.style or not needs_quotes(node.value)
-                        else ("\0" + node.value)
+                        "\0" + value
+                        if not node.style
+                        and value[:1] in _MAYBE_NON_STRING
+                        and _NON_STRING_PLAIN.match(value)
+                        else value
                     )
                     if typed in keys:
                         line, column = line_column(text, node.start)
@@ -321,8 +324,8 @@ def _lenient_text(text: str) -> str | None:
 _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 
 
-def parse_documents_matching(text: str, pattern: re.Pattern[str]) -> list[Document]:
-    """Parse only the documents whose text matches ``pattern``.
+def parse_documents_matching(text: str, wanted: Callable[[str, int, int], bool]) -> list[Document]:
+    """Parse only the documents for which ``wanted(text, begin, end)`` is true.
 
     A bundle of a hundred documents where one names the image costs one parse. Each
     kept document is parsed on its own, behind a blank stand-in for the text before it
@@ -337,7 +340,7 @@ def parse_documents_matching(text: str, pattern: re.Pattern[str]) -> list[Docume
     documents: list[Document] = []
     bounds = [*starts, len(text)]
     for begin, end in itertools.pairwise(bounds):
-        if pattern.search(text, begin, end) is None:
+        if not wanted(text, begin, end):
             continue
         lines = text.count("\n", 0, begin)
         piece = " " * (begin - lines) + "\n" * lines + text[begin:end]
@@ -421,6 +424,9 @@ _NON_STRING_PLAIN = re.compile(
     )$"""
 )
 _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@` \t")
+_PLAIN_UNSAFE_INSIDE = re.compile(r"[,\[\]{}\n\r\t]|: | #")
+# First characters of the plain scalars _NON_STRING_PLAIN can match.
+_MAYBE_NON_STRING = frozenset("~nNyYtTfFoO0123456789+-.=<")
 
 
 def needs_quotes(value: str) -> bool:
@@ -431,9 +437,7 @@ def needs_quotes(value: str) -> bool:
         value[0] in "-?:" and len(value) > 1 and not value[1].isspace()
     ):
         return True
-    if value[-1].isspace() or ": " in value or " #" in value or value.endswith(":"):
-        return True
-    return any(c in value for c in ",[]{}\n\r\t")
+    return value[-1].isspace() or value.endswith(":") or bool(_PLAIN_UNSAFE_INSIDE.search(value))
 
 
 def render_scalar(value: str, style: str) -> str:

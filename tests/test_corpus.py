@@ -15,6 +15,7 @@ import pytest
 
 from bumper.inventory import list_images
 from bumper.plan import plan_set_image
+from bumper.prefilter import Prefilter
 from bumper.reference import canonical_name
 from bumper.yamltext import YamlError, parse_text
 from tests.conftest import SHARED_CORPUS
@@ -45,6 +46,15 @@ def test_images_walks_everything_and_reports_each_unparseable_file(corpus: Path)
             assert f"{corpus}/{display}" in reported, display
         else:
             assert f"{corpus}/{display}" not in reported, display
+
+
+def test_prefilter_never_turns_away_a_file_with_a_reference(corpus: Path) -> None:
+    found, _ = list_images([corpus])
+    for ref in found:
+        data = Path(ref.path).read_bytes()
+        prefilter = Prefilter(ref.name)
+        assert prefilter.file_may_hold(data), (ref.path, ref.line, ref.name)
+        assert prefilter.text_may_hold(data.decode("utf-8-sig")), (ref.path, ref.name)
 
 
 def _repositories(corpus: Path) -> list[str]:

@@ -241,7 +241,8 @@ def test_only_the_image_values_change(
     path.write_bytes(("\ufeff" if bom else "").encode() + before.encode())
 
     target = f"{TARGET}:{new_tag}" + (f"@{digest}" if digest else "")
-    plan = plan_set_image(target, [path], allow_downgrade=True, allow_missing=True)
+    # A directory walk: the prefilter and the per-document parse must not lose anything.
+    plan = plan_set_image(target, [tmp_path], allow_downgrade=True, allow_missing=True)
     plan.apply()
 
     after = path.read_bytes()

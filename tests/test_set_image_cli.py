@@ -67,10 +67,11 @@ def test_named_broken_file_fails_and_writes_nothing(
 def test_broken_file_in_a_walk_is_a_warning(
     run_bumper: Callable[..., Result], tmp_path: Path
 ) -> None:
-    write_tree(tmp_path, {"a.yaml": POD, "sub/b.yaml": BROKEN.replace("Pod", "Pod # app")})
+    broken = "image: ghcr.io/acme/app:1.0.0\nspec: [\n  - oops: {\n"
+    write_tree(tmp_path, {"a.yaml": POD, "sub/b.yaml": broken})
     result = run_bumper("set-image", "ghcr.io/acme/app:1.0.1", ".")
     assert result.exit_code == 0, result.stderr
-    assert "warning: sub/b.yaml:4:3:" in result.stderr
+    assert "warning: sub/b.yaml:3:3:" in result.stderr
     assert (tmp_path / "a.yaml").read_text() == POD_NEW
 
 
@@ -363,3 +364,21 @@ def test_keys_of_different_types_are_not_duplicates(
     write_tree(tmp_path, {"pod.yaml": POD + '1: a\n"1": b\n'})
     result = run_bumper("set-image", "ghcr.io/acme/app:1.0.1", "pod.yaml")
     assert result.exit_code == 0, result.stderr
+
+
+def test_parallel_planning_gives_the_same_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bumper.plan
+
+    files = {
+        f"team{i % 7}/pod{i}.yaml": POD if i % 3 else POD.replace("app:", "db:") for i in range(900)
+    }
+    files["broken.yaml"] = "image: ghcr.io/acme/app:1\nx: [\n"
+    write_tree(tmp_path, files)
+    parallel = bumper.plan.plan_set_image("ghcr.io/acme/app:2.0.0", [tmp_path])
+    monkeypatch.setattr(bumper.plan, "PARALLEL_MIN_FILES", 10**9)
+    sequential = bumper.plan.plan_set_image("ghcr.io/acme/app:2.0.0", [tmp_path])
+    assert len(parallel.changes) == 600
+    assert parallel.to_dict() == sequential.to_dict()
+    assert parallel.diff() == sequential.diff()
