@@ -240,7 +240,8 @@ def read_manifest(
     if source.template:
         return Problem(source.display, 1, 1, "a Helm chart template: never edited", False)
     try:
-        data = source.path.read_bytes()
+        with open(source.path, "rb") as handle:
+            data = handle.read()
     except OSError as error:
         if not source.explicit and isinstance(error, (FileNotFoundError, IsADirectoryError)):
             return None  # tracked by git but deleted, or a submodule: nothing to read

@@ -36,6 +36,7 @@ class Prefilter:
     """Cheap checks that never turn away a file holding a reference to ``name``."""
 
     def __init__(self, name: str) -> None:
+        self._plain = last_component(name).encode()
         word = re.escape(last_component(name))
         pattern = rf"(?<![{_NAME_CHARS}]){word}(?![{_NAME_CHARS}])"
         self._word_text = re.compile(pattern)
@@ -43,6 +44,8 @@ class Prefilter:
 
     def file_may_hold(self, data: bytes) -> bool:
         """True when the raw file may hold a reference (before decoding)."""
+        if self._plain not in data:  # most files: one fast scan and done
+            return False
         for match in self._word_bytes.finditer(data):
             line_start = data.rfind(b"\n", 0, match.start()) + 1
             if _CONTEXT_BYTES.search(data, line_start, match.start()):
