@@ -106,15 +106,15 @@ def _values(rng: random.Random, target: bool, index: int) -> str:
     repository = "acme/billing-api" if target else "acme/" + rng.choice(["billing", "ledger"])
     return (
         f"# Default values for chart {index}.\nreplicaCount: 2\nimage:\n  registry: ghcr.io\n"
-        f"  repository: {repository}\n  tag: \"{OLD}\"   # overridden per env\n"
-        f"  digest: \"\"\n  pullPolicy: IfNotPresent\nservice:\n  type: ClusterIP\n  port: 80\n"
+        f'  repository: {repository}\n  tag: "{OLD}"   # overridden per env\n'
+        f'  digest: ""\n  pullPolicy: IfNotPresent\nservice:\n  type: ClusterIP\n  port: 80\n'
         "resources: {}\nnodeSelector: {}\ntolerations: []\n"
     )
 
 
 def _compose(rng: random.Random, target: bool, index: int) -> str:
     return (
-        f"services:\n  api:\n    image: {_image(rng, target)}\n    ports: [\"80{index % 10}:80\"]\n"
+        f'services:\n  api:\n    image: {_image(rng, target)}\n    ports: ["80{index % 10}:80"]\n'
         f"    environment:\n      - LOG_LEVEL=info\n  db:\n    image: postgres:16\n"
     )
 
@@ -139,8 +139,13 @@ def _configmap(rng: random.Random, target: bool, index: int) -> str:
 
 
 SHAPES: list[tuple[float, Callable[[random.Random, bool, int], str]]] = [
-    (0.45, _deployment), (0.1, _cronjob), (0.12, _kustomization), (0.12, _values),
-    (0.08, _compose), (0.05, _application), (0.08, _configmap),
+    (0.45, _deployment),
+    (0.1, _cronjob),
+    (0.12, _kustomization),
+    (0.12, _values),
+    (0.08, _compose),
+    (0.05, _application),
+    (0.08, _configmap),
 ]
 
 
@@ -173,7 +178,7 @@ import subprocess, sys
 from ruamel.yaml import YAML
 yaml = YAML()
 yaml.preserve_quotes = True
-files = subprocess.run(["grep", "-rlF", "--include=*.yaml", "{TARGET.rsplit('/', 1)[-1]}", "."],
+files = subprocess.run(["grep", "-rlF", "--include=*.yaml", "{TARGET.rsplit("/", 1)[-1]}", "."],
                        capture_output=True, text=True).stdout.split()
 def fix(node):
     if isinstance(node, dict):
@@ -200,8 +205,12 @@ def _ruamel(tree: Path) -> None:
 
 
 def _bumper(tree: Path) -> None:
-    subprocess.run([str(BIN / "bumper"), "set-image", f"{TARGET}:{NEW}", "."], cwd=tree,
-                   check=True, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "bumper"), "set-image", f"{TARGET}:{NEW}", "."],
+        cwd=tree,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _median(pristine: Path, scratch: Path, action: Callable[[Path], None], runs: int) -> float:
@@ -244,22 +253,30 @@ def main() -> None:
             candidates = subprocess.run(
                 ["grep", "-rlF", f"{TARGET}:", "."], cwd=pristine, capture_output=True, text=True
             ).stdout.split()
-            print(f"[{label}] {args.files} files, {size / 1e6:.1f} MB, "
-                  f"{len(candidates)} contain '{TARGET}:'")
+            print(
+                f"[{label}] {args.files} files, {size / 1e6:.1f} MB, "
+                f"{len(candidates)} contain '{TARGET}:'"
+            )
             sed = _median(pristine, scratch, _sed, args.runs)
             bumper = _median(pristine, scratch, _bumper, args.runs)
             print(f"[{label}] sed    median {sed:.3f} s")
-            print(f"[{label}] bumper median {bumper:.3f} s   bumper/sed = {bumper / sed:.2f}x "
-                  "(target <= 2x)")
+            print(
+                f"[{label}] bumper median {bumper:.3f} s   bumper/sed = {bumper / sed:.2f}x "
+                "(target <= 2x)"
+            )
             if label == "disk":
                 ruamel = _median(pristine, scratch, _ruamel, args.ruamel_runs)
-                print(f"[{label}] ruamel round-trip median {ruamel:.3f} s   "
-                      f"ruamel/bumper = {ruamel / bumper:.1f}x (target >= 20x)")
+                print(
+                    f"[{label}] ruamel round-trip median {ruamel:.3f} s   "
+                    f"ruamel/bumper = {ruamel / bumper:.1f}x (target >= 20x)"
+                )
 
     click = _command_median([sys.executable, "-c", "import click"], args.runs * 4)
     help_time = _command_median([str(BIN / "bumper"), "--help"], args.runs * 4)
-    print(f"[start-up] python -c 'import click' {click * 1000:.0f} ms, bumper --help "
-          f"{help_time * 1000:.0f} ms   ratio = {help_time / click:.2f}x (target <= 1.3x)")
+    print(
+        f"[start-up] python -c 'import click' {click * 1000:.0f} ms, bumper --help "
+        f"{help_time * 1000:.0f} ms   ratio = {help_time / click:.2f}x (target <= 1.3x)"
+    )
 
     probe = (
         "import sys\nfrom bumper.cli import main\n"
@@ -268,8 +285,13 @@ def main() -> None:
         "print(','.join(m for m in ('docker', 'github', 'requests') if m in sys.modules) or '-')\n"
     )
     with tempfile.TemporaryDirectory() as empty:
-        heavy = subprocess.run([sys.executable, "-c", probe], cwd=empty, capture_output=True,
-                               text=True, env={**os.environ}).stdout.strip()
+        heavy = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=empty,
+            capture_output=True,
+            text=True,
+            env={**os.environ},
+        ).stdout.strip()
     print(f"[imports] heavy modules imported by set-image: {heavy}")
 
 

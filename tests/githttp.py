@@ -18,9 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-BACKEND = subprocess.run(
-    ["git", "--exec-path"], capture_output=True, text=True, check=True
-).stdout.strip() + "/git-http-backend"
+BACKEND = (
+    subprocess.run(
+        ["git", "--exec-path"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    + "/git-http-backend"
+)
 
 
 @dataclass

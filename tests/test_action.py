@@ -53,7 +53,7 @@ spec:
         - name: app
           image: {image}
 """
-DOCKERFILE = f"FROM {BASE_IMAGE}\nCOPY app.txt /app.txt\nCMD [\"cat\", \"/app.txt\"]\n"
+DOCKERFILE = f'FROM {BASE_IMAGE}\nCOPY app.txt /app.txt\nCMD ["cat", "/app.txt"]\n'
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -326,8 +326,7 @@ def test_bring_your_own_image_pins_the_digest_and_a_rerun_changes_nothing(
     # Another repository: no [skip ci] (the push starts no workflow of ours).
     assert "[skip ci]" not in git(bare, "log", "-1", "--format=%s", "main")
     assert any(
-        line.startswith("::error file=k8s/broken.yaml,line=2,")
-        for line in first.log.splitlines()
+        line.startswith("::error file=k8s/broken.yaml,line=2,") for line in first.log.splitlines()
     ), first.log
     assert table_row("k8s/deployment.yaml", 10, "1.4.1", f"1.4.2@{DIGEST}") in first.summary
 

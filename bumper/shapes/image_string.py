@@ -36,8 +36,9 @@ def image_string_site(scalar: Scalar, shape: str) -> ImageStringSite | None:
         text = scalar.value.strip()
         if try_parse_reference(text) is None:
             return None
-        site = ImageStringSite(Scalar(text, scalar.style, scalar.start, scalar.end, None, None),
-                               shape)
+        site = ImageStringSite(
+            Scalar(text, scalar.style, scalar.start, scalar.end, None, None), shape
+        )
         site.problem = "written as a block scalar (|, >); edit it by hand or make it one line"
         return site
     if "{{" in scalar.value or try_parse_reference(scalar.value) is None:
