@@ -9,14 +9,16 @@ missing key that must be written is added after the map's last key.
 from __future__ import annotations
 
 from bumper.reference import _split_written_domain, try_parse_reference
-from bumper.shapes.site import Edit, Site, Wanted, insert_key, replace_scalar, retyped
+from bumper.shapes.site import (
+    Edit,
+    Site,
+    Wanted,
+    insert_key,
+    present_value,
+    replace_scalar,
+    retyped,
+)
 from bumper.yamltext import Document, Mapping, Scalar, scalar_str
-
-
-def _value(scalar: Scalar | None) -> str | None:
-    if scalar is None or scalar.is_null or scalar.value == "":
-        return None
-    return scalar.value
 
 
 class HelmValuesSite(Site):
@@ -34,10 +36,13 @@ class HelmValuesSite(Site):
                 self.slots[key] = scalar_str(doc, pair[1])
         self.repo = self.slots[repo_key]
         assert self.repo is not None
-        registry = _value(self.slots.get("registry"))
+        registry = present_value(self.slots.get("registry"))
         name = f"{registry}/{self.repo.value}" if registry else self.repo.value
         super().__init__(
-            self.repo.start, name, _value(self.slots.get("tag")), _value(self.slots.get("digest"))
+            self.repo.start,
+            name,
+            present_value(self.slots.get("tag")),
+            present_value(self.slots.get("digest")),
         )
         self.requote = retyped(self.slots.get("tag"))
         texts = [s.value for s in self.slots.values() if s is not None]
@@ -61,7 +66,7 @@ class HelmValuesSite(Site):
         edits: list[Edit] = []
         if wanted.name != self.name:
             registry_scalar = self.slots.get("registry")
-            if registry_scalar is not None and _value(registry_scalar) is not None:
+            if registry_scalar is not None and present_value(registry_scalar) is not None:
                 domain, path = _split_written_domain(wanted.name)
                 edits.append(replace_scalar(text, registry_scalar, domain or "docker.io"))
                 edits.append(replace_scalar(text, self.repo, path))  # type: ignore[arg-type]

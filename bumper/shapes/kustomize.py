@@ -15,6 +15,7 @@ from bumper.shapes.site import (
     Site,
     Wanted,
     insert_key,
+    present_value,
     remove_key,
     render_pair,
     replace_scalar,
@@ -31,12 +32,6 @@ from bumper.yamltext import (
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 FLUX_API = "kustomize.toolkit.fluxcd.io/"
-
-
-def _value(scalar: Scalar | None) -> str | None:
-    if scalar is None or scalar.is_null or scalar.value == "":
-        return None
-    return scalar.value
 
 
 class KustomizeEntrySite(Site):
@@ -61,7 +56,7 @@ class KustomizeEntrySite(Site):
 
     def value_of(self, key: str) -> str | None:
         pair = self.keys.get(key)
-        return _value(pair[1]) if pair else None
+        return present_value(pair[1]) if pair else None
 
     def edits(self, text: str, wanted: Wanted) -> list[Edit]:
         edits: list[Edit] = []

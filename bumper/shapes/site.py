@@ -65,6 +65,13 @@ class Site:
         raise NotImplementedError
 
 
+def present_value(scalar: Scalar | None) -> str | None:
+    """A map's value as a reference part: None when missing, null or empty."""
+    if scalar is None or scalar.is_null or scalar.value == "":
+        return None
+    return scalar.value
+
+
 def retyped(scalar: Scalar | None) -> bool:
     """True for a plain scalar whose text YAML would not read as a string."""
     return (
