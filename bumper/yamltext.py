@@ -176,15 +176,17 @@ def _compose(
     """Build light nodes from parser events, refusing duplicate keys as we go.
 
     ``restore`` is the colon stand-in of a lenient parse, turned back into ':'. This
-    loop runs once per event of every candidate file: it is written for speed.
+    loop runs once per event of every candidate file: it is written for speed (the
+    innermost open collection is kept in locals, the rest on a stack).
     """
     kinds = _event_kinds()
     stream_end = _stream_end()
     documents: list[Document] = []
-    # Open collections, with (for mappings) the pending key and the keys seen so far.
-    stack: list[Mapping | Sequence] = []
-    pending: list[Node | None] = []
-    seen: list[set[str]] = []
+    stack: list[tuple[Mapping | Sequence | None, Node | None, set[str] | None]] = []
+    parent: Mapping | Sequence | None = None  # innermost open collection
+    pending: Node | None = None  # its key waiting for a value (mappings)
+    keys: set[str] | None = None  # its keys so far (mappings)
+    in_flow = False
     doc = Document(root=None)
     while True:
         event = next_event()
@@ -193,39 +195,43 @@ def _compose(
             return documents
         kind = kinds.get(event_type, -1)
         node: Node
-        if kind == 0 or kind == 1 or kind == 2:
+        if kind == 0:
+            anchor, tag = event.anchor, event.tag
+            start = event.start_mark.index
+            end = event.end_mark.index
+            if anchor or tag:
+                # An empty value after properties (``tag: &t``) ends where they end;
+                # the skip must not carry its start onto the next line.
+                start = _value_start(text, start, True)
+                if start > end:
+                    start = end
+            value = event.value
+            if restore is not None:
+                value = value.replace(restore, ":")
+            node = Scalar(value, event.style or "", start, end, anchor, tag, in_flow)
+            if anchor:
+                doc.anchors[anchor] = node
+        elif kind == 1 or kind == 2:
             anchor, tag = event.anchor, event.tag
             start = event.start_mark.index
             if anchor or tag:
                 start = _value_start(text, start, True)
-            if kind == 0:
-                value = event.value if restore is None else event.value.replace(restore, ":")
-                end = event.end_mark.index
-                # An empty value after properties (``tag: &t``) ends where they end; the
-                # skip above must not carry its start onto the next line.
-                node = Scalar(
-                    value,
-                    event.style or "",
-                    start if start < end else end,
-                    end,
-                    anchor,
-                    tag,
-                    bool(stack) and stack[-1].flow,
-                )
-            elif kind == 1:
-                node = Mapping(bool(event.flow_style), start, anchor, tag)
-            else:
-                node = Sequence(bool(event.flow_style), start, anchor, tag)
+            flow = bool(event.flow_style)
+            node = (
+                Mapping(flow, start, anchor, tag)
+                if kind == 1
+                else Sequence(flow, start, anchor, tag)
+            )
             if anchor:
                 doc.anchors[anchor] = node
+        elif kind == 3:
+            assert parent is not None
+            parent.end = event.end_mark.index if parent.flow else _content_end(parent)
+            parent, pending, keys = stack.pop()
+            in_flow = parent is not None and parent.flow
+            continue
         elif kind == 4:
             node = Alias(event.anchor, event.start_mark.index, event.end_mark.index)
-        elif kind == 3:
-            collection = stack.pop()
-            pending.pop()
-            seen.pop()
-            collection.end = event.end_mark.index if collection.flow else _content_end(collection)
-            continue
         elif kind == 5:
             doc = Document(root=None)
             continue
@@ -234,36 +240,35 @@ def _compose(
             continue
         else:
             continue
-        if not stack:
+        if parent is None:
             doc.root = node
+        elif keys is None:
+            parent.items.append(node)  # type: ignore[union-attr]
+        elif pending is None:
+            if type(node) is Scalar and node.value != "<<":
+                # Plain ``1`` (a number) and quoted ``"1"`` (a string) are two keys.
+                value = node.value
+                typed = (
+                    "\0" + value
+                    if not node.style
+                    and value[:1] in _MAYBE_NON_STRING
+                    and _NON_STRING_PLAIN.match(value)
+                    else value
+                )
+                if typed in keys:
+                    line, column = line_column(text, node.start)
+                    raise YamlError(f'duplicate key "{node.value}"', line, column)
+                keys.add(typed)
+            pending = node
         else:
-            parent = stack[-1]
-            if type(parent) is Sequence:
-                parent.items.append(node)
-            elif pending[-1] is None:
-                if type(node) is Scalar and node.value != "<<":
-                    keys = seen[-1]
-                    # Plain ``1`` (a number) and quoted ``"1"`` (a string) are two keys.
-                    value = node.value
-                    typed = (
-                        "\0" + value
-                        if not node.style
-                        and value[:1] in _MAYBE_NON_STRING
-                        and _NON_STRING_PLAIN.match(value)
-                        else value
-                    )
-                    if typed in keys:
-                        line, column = line_column(text, node.start)
-                        raise YamlError(f'duplicate key "{node.value}"', line, column)
-                    keys.add(typed)
-                pending[-1] = node
-            else:
-                parent.pairs.append((pending[-1], node))  # type: ignore[union-attr,arg-type]
-                pending[-1] = None
+            parent.pairs.append((pending, node))  # type: ignore[union-attr]
+            pending = None
         if kind == 1 or kind == 2:
-            stack.append(node)  # type: ignore[arg-type]
-            pending.append(None)
-            seen.append(set())
+            stack.append((parent, pending, keys))
+            parent = node  # type: ignore[assignment]
+            pending = None
+            keys = set() if kind == 1 else None
+            in_flow = parent.flow  # type: ignore[union-attr]
 
 
 def _content_end(node: Node) -> int:
