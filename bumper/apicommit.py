@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import logging
 import os
-import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
@@ -35,7 +34,7 @@ from bumper.deliver import (
     wants_skip_ci,
 )
 from bumper.errors import BumperError
-from bumper.git import Credentials, Failure, Git, GitCommandError, clone, git_env
+from bumper.git import Credentials, Failure, Git, GitCommandError, clone, git_env, run_git
 from bumper.github import (
     GitHubRepo,
     api_errors,
@@ -85,10 +84,15 @@ class BranchClone:
 
     def blob(self, sha: str) -> bytes:
         """A blob's exact bytes (no newline translation)."""
-        done = subprocess.run(
-            ["git", "cat-file", "blob", sha],
-            cwd=self.git.root, env=self.env, capture_output=True, check=True,
+        done = run_git(
+            ["cat-file", "blob", sha],
+            cwd=self.git.root, env=self.env, capture_output=True, check=False,
         )  # fmt: skip
+        if done.returncode != 0:
+            raise BumperError(
+                f"git cat-file {sha} failed in the clone: "
+                f"{done.stderr.decode(errors='replace').strip()}"
+            )
         return done.stdout
 
 
@@ -207,6 +211,7 @@ def deliver_api(
 def _land(remote: Any, ref: Any, work: BranchClone, bump: BumpFn, options: DeliverOptions,
           skip: bool, env: Mapping[str, str]) -> ApiDeliveryResult:  # fmt: skip
     from github import GithubException
+    from requests import RequestException
 
     repo, branch = work.repo, work.branch
     for attempt in range(1, options.max_attempts + 1):
@@ -217,6 +222,8 @@ def _land(remote: Any, ref: Any, work: BranchClone, bump: BumpFn, options: Deliv
             commit = replay(remote, work, staged, work.head, options.author)
         try:
             ref.edit(commit.sha, force=False)
+        except RequestException as err:
+            raise explain(err, f"updating branch '{branch}'", repo) from None
         except GithubException as err:
             if not is_not_fast_forward(err):
                 raise explain(err, f"updating branch '{branch}'", repo) from None

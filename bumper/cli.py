@@ -61,6 +61,18 @@ def main() -> None:
 
     Every byte outside the changed values stays as it was.
     """
+    import logging
+
+    # Delivery reports its retries (a branch moved, a rate limit) as log lines: show them.
+    # A fresh handler per run: it must write to the stderr of this invocation.
+    logger = logging.getLogger("bumper")
+    for old in [h for h in logger.handlers if h.get_name() == "bumper-cli"]:
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("bumper-cli")
+    handler.setFormatter(logging.Formatter("bumper: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 path_argument = click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
@@ -237,9 +249,10 @@ def set_image(
 
     With --commit, --push, --repo or --pull-request the change is also landed in git.
     """
-    from bumper.route import DeliveryRequest
+    from bumper.route import DeliveryRequest, check_combination
 
     request = DeliveryRequest(**delivery)
+    check_combination(request)
     options: dict[str, Any] = {
         "allow_downgrade": allow_downgrade,
         "allow_missing": allow_missing,

@@ -20,4 +20,10 @@ def action_command() -> None:
     """
     from bumper.action import run
 
-    raise SystemExit(run())
+    try:
+        code = run()
+    except OSError as error:
+        # GITHUB_OUTPUT or GITHUB_STEP_SUMMARY cannot be written: say so in one line.
+        click.echo(f"bumper: error: cannot write the step's outputs: {error}", err=True)
+        code = 1
+    raise SystemExit(code)

@@ -22,3 +22,9 @@ class BumperError(Exception):
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class UsageError(BumperError):
+    """Options that do not go together: exit 2, like click's own usage errors."""
+
+    exit_code = 2

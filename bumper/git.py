@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import enum
 import re
+import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from bumper.errors import BumperError
@@ -97,12 +99,22 @@ def auth_header(token: str) -> str:
     return f"AUTHORIZATION: basic {basic}"
 
 
+def run_git(args: list[str], **options: Any) -> subprocess.CompletedProcess[Any]:
+    """``subprocess.run(["git", *args])``, with a clear error when git is missing."""
+    try:
+        return subprocess.run(["git", *args], **options)
+    except FileNotFoundError as error:
+        if error.filename == "git" or not shutil.which("git"):
+            raise BumperError("git is not installed (or not on PATH)") from None
+        raise BumperError(f"no such folder: {options.get('cwd')}") from None
+
+
 @dataclass(frozen=True)
 class Credentials:
     """A token and the HTTP URLs it is sent to; knows every spelling to scrub."""
 
-    token: str
-    urls: tuple[str, ...]
+    token: str = field(repr=False)
+    urls: tuple[str, ...] = ()
 
     def secrets(self) -> tuple[str, ...]:
         """Every string that would reveal the token if printed."""
@@ -166,8 +178,8 @@ class Git:
         env: Mapping[str, str] | None = None,
     ) -> str:
         """Run ``git ARGS`` in the work tree; return stdout, raise GitCommandError on failure."""
-        done = subprocess.run(
-            ["git", *args],
+        done = run_git(
+            list(args),
             cwd=self.root,
             env={**self.env, **(env or {})},
             input=stdin,
@@ -181,12 +193,8 @@ class Git:
 
     def ok(self, *args: str) -> bool:
         """True when ``git ARGS`` exits 0."""
-        return (
-            subprocess.run(
-                ["git", *args], cwd=self.root, env=self.env, capture_output=True, check=False
-            ).returncode
-            == 0
-        )
+        done = run_git(list(args), cwd=self.root, env=self.env, capture_output=True, check=False)
+        return done.returncode == 0
 
     def toplevel(self) -> Path:
         """The root of the work tree containing ``self.root``."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import string
-import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from bumper.apicommit import BranchClone, Staged, is_verified, replay, stage
 from bumper.deliver import PLACEHOLDERS, DeliverOptions, _validate, backoff
 from bumper.errors import BumperError
-from bumper.git import Failure, GitCommandError
+from bumper.git import Failure, GitCommandError, run_git
 from bumper.github import (
     GitHubRepo,
     api_errors,
@@ -142,9 +141,7 @@ def branch_name(template: str | None, name: str) -> str:
         branch = template.format(name=branch_safe(name))
     except (ValueError, IndexError) as err:
         raise BumperError(f"invalid --branch template {template!r}: {err}") from None
-    check = subprocess.run(
-        ["git", "check-ref-format", "--branch", branch], capture_output=True, check=False
-    )
+    check = run_git(["check-ref-format", "--branch", branch], capture_output=True, check=False)
     if check.returncode != 0 or branch.startswith("-"):
         raise BumperError(f"--branch {template!r} gives {branch!r}, not a valid branch name")
     return branch
@@ -294,9 +291,12 @@ class _PullRequestRun:
 
     def branch_head(self) -> str | None:
         from github import GithubException
+        from requests import RequestException
 
         try:
             return self.remote.get_git_ref(f"heads/{self.branch}").object.sha  # type: ignore[no-any-return]
+        except RequestException as err:
+            raise explain(err, "reading the pull-request branch", self.repo) from None
         except GithubException as err:
             if status_of(err) == 404:
                 return None
@@ -368,6 +368,7 @@ class _PullRequestRun:
     def move_branch(self, sha: str, expected: str | None) -> None:
         """Create the branch, or move it from ``expected`` (bumper's own commits only)."""
         from github import GithubException
+        from requests import RequestException
 
         action = f"updating branch '{self.branch}'"
         try:
@@ -379,6 +380,8 @@ class _PullRequestRun:
             if ref.object.sha != expected:
                 raise _Race
             ref.edit(sha, force=True)
+        except RequestException as err:
+            raise explain(err, action, self.repo) from None
         except GithubException as err:
             if is_not_fast_forward(err) or status_of(err) == 404:
                 raise _Race from None

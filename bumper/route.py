@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bumper.bump import Bump
-from bumper.errors import BumperError
+from bumper.errors import BumperError, UsageError
 
 if TYPE_CHECKING:
     from bumper.deliver import DeliverOptions
@@ -36,7 +36,7 @@ class DeliveryRequest:
     message: str | None = None
     author: str | None = None
     skip_ci: str = "auto"
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     max_attempts: int = 30
     title: str | None = None
     labels: tuple[str, ...] = ()
@@ -66,7 +66,7 @@ def run(
 ) -> DeliveryReport:
     """Deliver ``bump`` as ``request`` says; raise BumperError with one clear line."""
     env = os.environ if env is None else env
-    _check_combination(request)
+    check_combination(request)
     from bumper.deliver import DeliverOptions, deliver_checkout, deliver_remote, resolve_token
 
     options = DeliverOptions(
@@ -120,16 +120,35 @@ _PR_ONLY = {
 }
 
 
-def _check_combination(request: DeliveryRequest) -> None:
-    """Refuse options that would be silently ignored."""
+# Options that mean something only when the bump is delivered to git.
+_DELIVERY_ONLY = {
+    "branch": "--branch",
+    "via": "--via",
+    "message": "--message",
+    "author": "--author",
+    "token": "--token",
+}
+
+
+def check_combination(request: DeliveryRequest) -> None:
+    """Refuse options that would be silently ignored (a usage error, exit 2)."""
     if request.via not in (None, "git", "api"):
-        raise BumperError(f"--via must be git or api, not {request.via!r}")
+        raise UsageError(f"--via must be git or api, not {request.via!r}")
+    if not request.delivers:
+        given = [
+            flag for key, flag in {**_DELIVERY_ONLY, **_PR_ONLY}.items() if getattr(request, key)
+        ]
+        if given:
+            raise UsageError(
+                f"{given[0]} applies when the bump is delivered "
+                "(--commit, --push, --repo or --pull-request)"
+            )
     if not request.pull_request:
         given = [flag for key, flag in _PR_ONLY.items() if getattr(request, key)]
         if given:
-            raise BumperError(f"{given[0]} applies to pull-request mode only (--pull-request)")
+            raise UsageError(f"{given[0]} applies to pull-request mode only (--pull-request)")
     if request.via == "api" and not (request.pull_request or request.push or request.repo):
-        raise BumperError("--via api makes the commit on GitHub: use it with --push or --repo")
+        raise UsageError("--via api makes the commit on GitHub: use it with --push or --repo")
 
 
 def _github_location(

@@ -561,7 +561,8 @@ def test_pull_request_options_without_pull_request_mode_are_refused(
 
     result = CliRunner().invoke(main, argv, catch_exceptions=False)
 
-    assert result.exit_code == 1 and message in result.stderr
+    assert result.exit_code == 2 and message in result.stderr
+    assert (tmp_path / "app.yaml").read_text() == "image: ghcr.io/acme/app:1.0.0\n"
 
 
 # --------------------------------------------------------------------------- names

@@ -248,9 +248,25 @@ def test_missing_path_is_an_error(run_bumper: Callable[..., Result]) -> None:
     assert "nope/: no such file or directory" in result.stderr
 
 
-def test_usage_error_exits_2(run_bumper: Callable[..., Result]) -> None:
-    assert run_bumper("set-image").exit_code == 2
-    assert run_bumper("set-image", "--output", "xml", "a:1").exit_code == 2
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("--output", "xml", "a:1"),
+        ("a:1", ".", "--label", "x"),  # a pull-request option without delivery
+        ("a:1", ".", "--branch", "main"),  # a delivery option without --commit/--push/...
+        ("a:1", ".", "--token", "t"),
+        ("a:1", ".", "--via", "api", "--commit"),
+    ],
+)
+def test_usage_errors_exit_2_and_write_nothing(
+    run_bumper: Callable[..., Result], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    write_tree(tmp_path, {"pod.yaml": POD.replace("ghcr.io/acme/app", "a")})
+    result = run_bumper("set-image", *args)
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "pod.yaml").read_text() == POD.replace("ghcr.io/acme/app", "a")
 
 
 def test_images_lists_every_reference(run_bumper: Callable[..., Result], tmp_path: Path) -> None:
