@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import uuid
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -642,8 +641,3 @@ def render_summary(outcome: Outcome) -> str:
         lines += ["", "<details><summary>Diff</summary>", "", "```diff", outcome.diff.rstrip("\n"),
                   "```", "", "</details>"]  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def main() -> None:
-    """Entry point for ``bumper action``."""
-    sys.exit(run())

@@ -88,14 +88,18 @@ exclude_option = click.option(
     metavar="GLOB",
     help="Leave out files whose path or name matches GLOB (repeatable).",
 )
-output_option = click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: summary on stderr; json: a JSON document on stdout.",
-)
+
+
+def output_option(text_help: str) -> Callable[[F], F]:
+    """``--output text|json``; ``text_help`` says where the text goes."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=f"text: {text_help}; json: a JSON document on stdout.",
+    )
 
 
 def _short(value: str | None) -> str:
@@ -164,7 +168,7 @@ def _delivery_options(func: F) -> F:
         click.option(
             "--message",
             metavar="TEMPLATE",
-            help="Commit message; placeholders {name} {tag} {old_tag} {digest} "
+            help="Commit message; placeholders {name} {tag} {new_tag} {old_tag} {digest} "
             "{version} {image} {files} {changes}.",
         ),
         click.option("--author", metavar="'NAME <EMAIL>'", help="Commit author."),
@@ -214,7 +218,7 @@ def _delivery_options(func: F) -> F:
 @path_argument
 @click.option("--dry-run", is_flag=True, help="Show the unified diff; write nothing.")
 @click.option("--diff", "show_diff", is_flag=True, help="Print the unified diff of the change.")
-@output_option
+@output_option("summary on stderr (the diff on stdout)")
 @click.option(
     "--allow-downgrade",
     is_flag=True,
@@ -303,14 +307,18 @@ def _set_image_and_deliver(
 
 @main.command("images")
 @path_argument
-@output_option
+@output_option("one reference per line on stdout: file:line, name, tag, digest, shape")
 @include_option
 @exclude_option
 @one_line_errors
 def images(
     paths: tuple[str, ...], output: str, include: tuple[str, ...], exclude: tuple[str, ...]
 ) -> None:
-    """List every image reference under PATH (default: .): file:line, name, tag, digest."""
+    """List every image reference under PATH (default: .).
+
+    One line per reference, tab-separated: file:line, name, tag, digest, shape (and a
+    note when bumper would leave it alone, e.g. a template placeholder).
+    """
     from bumper.inventory import list_images
 
     found, problems = list_images(list(paths) or ["."], include, exclude)

@@ -9,7 +9,7 @@ from typing import Any
 
 from bumper.errors import BumperError
 from bumper.files import collect_sources
-from bumper.plan import ParsedFile, Problem, read_manifest
+from bumper.plan import ParsedFile, Problem, read_manifest, with_file
 from bumper.shapes import find_sites
 from bumper.yamltext import LineIndex
 
@@ -28,8 +28,7 @@ class Found:
     note: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        fields = dict(self.__dict__)
-        return {"file": fields.pop("path"), **fields}
+        return with_file(self.__dict__)
 
 
 def list_images(

@@ -24,7 +24,7 @@ from bumper.versions import is_downgrade
 from bumper.yamltext import Document, LineIndex, YamlError, parse_documents_matching, parse_text
 
 
-def _with_file(fields: dict[str, Any]) -> dict[str, Any]:
+def with_file(fields: dict[str, Any]) -> dict[str, Any]:
     """JSON form: the path is called ``file`` (the documented contract), and comes first."""
     rest = {key: value for key, value in fields.items() if key != "path"}
     return {"file": fields["path"], **rest}
@@ -47,7 +47,7 @@ class Change:
     new_digest: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return _with_file(self.__dict__)
+        return with_file(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Skip:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return _with_file(self.__dict__)
+        return with_file(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -258,9 +258,7 @@ def read_manifest(
             documents = parse_text(text)
         else:
             documents = parse_documents_matching(text, prefilter.text_may_hold)
-    except YamlError as error:
-        return Problem(source.display, error.line, error.column, error.message, source.explicit)
-    except FileError as error:
+    except (YamlError, FileError) as error:
         return Problem(source.display, error.line, error.column, error.message, source.explicit)
     return ParsedFile(source, data, text_file, documents)
 

@@ -32,7 +32,6 @@ PATH_COMPONENT_RE = re.compile(_PATH_COMPONENT)
 DOMAIN_RE = re.compile(_DOMAIN)
 TAG_RE = re.compile(_TAG)
 DIGEST_RE = re.compile(_DIGEST)
-_PATH_RE = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
 _ANCHORED_REFERENCE = re.compile(
     rf"(?P<name>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
     rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?"
@@ -59,14 +58,6 @@ class Reference:
     @property
     def canonical(self) -> str:
         return canonical_name(self.name)
-
-    @property
-    def domain(self) -> str:
-        return split_domain(self.name)[0]
-
-    @property
-    def path(self) -> str:
-        return split_domain(self.name)[1]
 
     def __str__(self) -> str:
         return format_reference(self.name, self.tag, self.digest)
@@ -187,9 +178,6 @@ def last_component(name: str) -> str:
     return name.rsplit("/", 1)[-1]
 
 
-def valid_tag(tag: str) -> bool:
-    return TAG_RE.fullmatch(tag) is not None
-
-
 def valid_digest(digest: str) -> bool:
+    """True for ``ALGORITHM:HEX`` that the registry would accept as a digest."""
     return DIGEST_RE.fullmatch(digest) is not None and _check_digest(digest) is None

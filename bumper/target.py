@@ -32,10 +32,6 @@ class Target:
         return canonical_name(self.match)
 
     @property
-    def renames(self) -> bool:
-        return self.new_name is not None and canonical_name(self.new_name) != self.canonical
-
-    @property
     def written_name(self) -> str:
         """The name as it appears in the result reference."""
         return self.new_name if self.new_name is not None else self.match

@@ -141,10 +141,8 @@ def scalar_str(doc: Document, node: Node | None) -> Scalar | None:
 _PROPERTY = re.compile(r"(?:[&!][^\s]*[ \t]*(?:#[^\n]*)?\s*)+")
 
 
-def _value_start(text: str, start: int, has_properties: bool) -> int:
+def _value_start(text: str, start: int) -> int:
     """Skip ``&anchor``/``!tag`` properties: the parser's start mark points at them."""
-    if not has_properties:
-        return start
     match = _PROPERTY.match(text, start)
     return match.end() if match else start
 
@@ -202,7 +200,7 @@ def _compose(
             if anchor or tag:
                 # An empty value after properties (``tag: &t``) ends where they end;
                 # the skip must not carry its start onto the next line.
-                start = _value_start(text, start, True)
+                start = _value_start(text, start)
                 if start > end:
                     start = end
             value = event.value
@@ -215,7 +213,7 @@ def _compose(
             anchor, tag = event.anchor, event.tag
             start = event.start_mark.index
             if anchor or tag:
-                start = _value_start(text, start, True)
+                start = _value_start(text, start)
             flow = bool(event.flow_style)
             node = (
                 Mapping(flow, start, anchor, tag)
@@ -226,7 +224,7 @@ def _compose(
                 doc.anchors[anchor] = node
         elif kind == 3:
             assert parent is not None
-            parent.end = event.end_mark.index if parent.flow else _content_end(parent)
+            parent.end = event.end_mark.index if parent.flow else content_end(parent)
             parent, pending, keys = stack.pop()
             in_flow = parent is not None and parent.flow
             continue
@@ -271,8 +269,9 @@ def _compose(
             in_flow = parent.flow  # type: ignore[union-attr]
 
 
-def _content_end(node: Node) -> int:
-    """Where a block collection's own text ends (its end event sits past trailing lines).
+def content_end(node: Node) -> int:
+    """Offset just past the last character of the node's own text (a block collection's
+    end event sits past its trailing lines).
 
     Children close before their parent, so their ``end`` is already their content end.
     """
@@ -284,11 +283,6 @@ def _content_end(node: Node) -> int:
     if isinstance(node, Sequence) and not node.flow:
         return node.items[-1].end if node.items else node.start
     return node.end
-
-
-def content_end(node: Node) -> int:
-    """Offset just past the last character of the node's text."""
-    return _content_end(node)
 
 
 def _parse_c(text: str, source_text: str, restore: str | None) -> list[Document]:
@@ -377,10 +371,10 @@ def parse_text(text: str, source: str | None = None) -> list[Document]:
     except YamlError:
         raise
     except Exception as error:
-        raise _yaml_error(error, text) from None
+        raise _yaml_error(error) from None
 
 
-def _yaml_error(error: Exception, text: str) -> YamlError:
+def _yaml_error(error: Exception) -> YamlError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     context = getattr(error, "context", None)

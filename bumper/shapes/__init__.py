@@ -98,9 +98,7 @@ def find_sites(documents: list[Document], filename: str) -> Iterator[Site]:
             kind, api_version = _kind(doc, root)
             if kind in SKIP_KINDS:
                 continue
-            for site in kustomize.find(doc, root, kind, api_version, filename):
-                seen.add(id(site))
-                yield site
+            yield from kustomize.find(doc, root, kind, api_version, filename)
             if kind in argocd.KINDS:
                 yield from argocd.find(doc, root)
         yield from _walk(doc, root, _image_shape(doc, root), seen)

@@ -115,7 +115,8 @@ def _entries(doc: Document, images: object) -> Iterator[Site]:
         yield site
 
 
-def is_kustomization(root: Mapping, kind: str | None, api_version: str, filename: str) -> bool:
+def is_kustomization(kind: str | None, api_version: str, filename: str) -> bool:
+    """A kustomize Kustomization or Component (not Flux's), or a kind-less kustomization file."""
     if kind in ("Kustomization", "Component"):
         return not api_version.startswith(FLUX_API)
     return kind is None and filename in KUSTOMIZATION_FILES
@@ -125,7 +126,7 @@ def find(
     doc: Document, root: Mapping, kind: str | None, api_version: str, filename: str
 ) -> Iterator[Site]:
     """Entries of a kustomization, or of a Flux Kustomization's ``spec.images``."""
-    if is_kustomization(root, kind, api_version, filename):
+    if is_kustomization(kind, api_version, filename):
         yield from _entries(doc, root.get("images"))
     elif kind == "Kustomization" and api_version.startswith(FLUX_API):
         spec = doc.resolve(root.get("spec"))
