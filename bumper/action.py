@@ -434,9 +434,9 @@ def _bump(settings: Settings, env: Mapping[str, str], runner: Runner, outcome: O
 
     report = route.run(bump, _request(settings), env)
     if bump.last_plan is not None:
-        from bumper.cli import render_plan
+        from bumper.render import print_summary
 
-        render_plan(bump.last_plan, dry_run=False)
+        print_summary(bump.last_plan, dry_run=False)
     runner.line(f"bumper: {report.summary}")
     _record_delivery(settings, env, report, bump.last_plan, outcome)
     _annotate(runner, bump.last_plan)
@@ -555,9 +555,9 @@ def _dry_run(
     outcome.message = f"Dry run: {verb} {', '.join(outcome.files) or 'already up to date'}"
     if outcome.diff:
         runner.line(outcome.diff.rstrip("\n"))
-    from bumper.cli import render_plan
+    from bumper.render import print_summary
 
-    render_plan(plan, dry_run=True)
+    print_summary(plan, dry_run=True)
     runner.line(f"bumper: {outcome.message}")
     _annotate(runner, plan)
 

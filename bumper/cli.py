@@ -11,14 +11,11 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from bumper import __version__
-
-if TYPE_CHECKING:
-    from bumper.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,37 +103,6 @@ def _short(value: str | None) -> str:
     if value is None:
         return "-"
     return value if len(value) <= 19 or not value.startswith("sha256:") else value[:19] + "…"
-
-
-def render_plan(plan: Plan, *, dry_run: bool) -> None:
-    """The human summary, on stderr: ``file:line  name  old → new`` per change."""
-    for problem in plan.problems:
-        click.echo(f"warning: {problem} (file skipped)", err=True)
-    for change in plan.changes:
-        old, new = change.old, change.new
-        if new.startswith(change.name) and new[len(change.name) : len(change.name) + 1] in (
-            ":",
-            "@",
-        ):
-            old = old[len(change.name) :].lstrip(":") or "(untagged)"
-            new = new[len(change.name) :].lstrip(":")
-        click.echo(f"{change.path}:{change.line}  {change.name}  {old} → {new}", err=True)
-    for skip in plan.skips:
-        click.echo(f"{skip.path}:{skip.line}  {skip.name}  skipped: {skip.reason}", err=True)
-    changes = len(plan.changes)
-    if changes:
-        files = len(plan.changed_files)
-        verb = "would change" if dry_run else "changed"
-        click.echo(
-            f"{verb} {changes} reference{'s' * (changes != 1)} in {files} file{'s' * (files != 1)}",
-            err=True,
-        )
-    elif plan.skips:
-        click.echo(f"nothing changed: {len(plan.skips)} reference(s) skipped", err=True)
-    elif plan.matched:
-        click.echo(f"{plan.target.match}: already up to date", err=True)
-    else:
-        click.echo(f"{plan.target.match}: no reference found", err=True)
 
 
 def _delivery_options(func: F) -> F:
@@ -269,6 +235,7 @@ def set_image(
     if dry_run and request.repo is not None:
         raise click.UsageError("--dry-run plans in a checkout; it cannot be combined with --repo")
     from bumper.plan import plan_set_image
+    from bumper.render import print_summary
 
     plan = plan_set_image(image, list(paths) or ["."], **options)
     diff = plan.diff() if (dry_run or show_diff) else None
@@ -283,7 +250,7 @@ def set_image(
         return
     if diff:
         click.echo(diff, nl=False)
-    render_plan(plan, dry_run=dry_run)
+    print_summary(plan, dry_run=dry_run)
 
 
 def _set_image_and_deliver(
@@ -291,6 +258,7 @@ def _set_image_and_deliver(
 ) -> None:
     from bumper import route
     from bumper.bump import Bump
+    from bumper.render import print_summary
 
     bump = Bump(image, paths, relative_to_root=request.repo is not None, **options)
     report = route.run(bump, request)
@@ -301,7 +269,7 @@ def _set_image_and_deliver(
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
     if plan is not None:
-        render_plan(plan, dry_run=False)
+        print_summary(plan, dry_run=False)
     click.echo(report.summary, err=True)
 
 

@@ -240,8 +240,8 @@ def release_command(
 
     def body() -> None:
         from bumper.build import build_and_push
-        from bumper.cli import render_plan
         from bumper.plan import plan_set_image
+        from bumper.render import print_summary
 
         request = _request(params, push=True)
         image, tag = request.options.image, request.options.tag
@@ -264,7 +264,7 @@ def release_command(
         if output == "json":
             click.echo(json.dumps({"build": result.to_dict(), "plan": final.to_dict()}))
             return
-        render_plan(final, dry_run=False)
+        print_summary(final, dry_run=False)
         click.echo(result.ref)
 
     _run(body)
