@@ -501,10 +501,9 @@ def _first(details: Mapping[str, Any], *keys: str) -> Any:
 
 
 def _repo_web_url(repository: str, env: Mapping[str, str]) -> str | None:
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository) or repository.startswith("."):
-        return None
-    server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
-    return f"{server}/{repository}"
+    from bumper.deliver import is_slug, repository_url
+
+    return repository_url(repository, env) if is_slug(repository) else None
 
 
 def _record_delivery(

@@ -149,10 +149,15 @@ def resolve_token(explicit: str | None, env: Mapping[str, str] | None = None) ->
     return explicit or env.get("BUMPER_TOKEN") or env.get("GITHUB_TOKEN") or None
 
 
+def is_slug(repo: str) -> bool:
+    """True for ``OWNER/NAME`` (a repository on ``GITHUB_SERVER_URL``), not a URL or path."""
+    return re.fullmatch(r"[\w.-]+/[\w.-]+", repo) is not None and not repo.startswith(".")
+
+
 def repository_url(repo: str, env: Mapping[str, str] | None = None) -> str:
     """The clone URL for ``OWNER/NAME`` (on ``GITHUB_SERVER_URL``), a git URL or a path."""
     env = os.environ if env is None else env
-    if re.fullmatch(r"[\w.-]+/[\w.-]+", repo) and not repo.startswith("."):
+    if is_slug(repo):
         server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         return f"{server}/{repo}"
     return to_url(repo)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from bumper.deliver import is_slug
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ DEFAULT_SERVER = "https://github.com"
 DEFAULT_API = "https://api.github.com"
 # A pipeline should not sit for an hour on a primary rate limit: past this it fails clearly.
 MAX_RATE_LIMIT_WAIT = 90.0
-_SLUG = re.compile(r"[\w.-]+/[\w.-]+")
 
 ACTIONS_PR_SETTING = (
     "Settings → Actions → General → Workflow permissions → "
@@ -88,7 +88,7 @@ def github_repo(location: str, env: Mapping[str, str] | None = None) -> GitHubRe
     """
     env = os.environ if env is None else env
     location = location.strip()
-    if _SLUG.fullmatch(location) and not location.startswith("."):
+    if is_slug(location):
         server, api = _from_env(env)
         return GitHubRepo(location, server, api)
     scp = re.fullmatch(r"[\w.-]+@([\w.-]+):(?!//)(.+)", location)
