@@ -173,7 +173,7 @@ def run_action(
     ref: str = "refs/heads/main",
     event: Mapping[str, Any] | None = None,
     event_name: str = "push",
-    token: str = "ghs_harnesstoken000000000000000000000000",
+    token: str = "ghs_test-harness-token",
     env: Mapping[str, str] | None = None,
     action_path: Path = ROOT,
     timeout: float = 600,

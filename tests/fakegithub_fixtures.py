@@ -26,7 +26,7 @@ import pytest
 
 from tests.fakegithub import FakeGitHub
 
-DEFAULT_TOKEN = "ghs_faketoken0000000000000000000000000"
+DEFAULT_TOKEN = "ghs_test-fake-token"
 DEFAULT_REPO = "acme/manifests"
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Fixture",

@@ -39,7 +39,7 @@ from tests.githttp import GitHttpServer
 
 fake_github_factory = fakegithub_fixtures.fake_github_factory
 
-TOKEN = "ghs_actiontoken00000000000000000000000001"
+TOKEN = "ghs_test-action-token-1"
 DIGEST = "sha256:" + "4f" * 32
 DEPLOYMENT = """\
 apiVersion: apps/v1

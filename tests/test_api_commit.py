@@ -26,7 +26,7 @@ from tests.fakegithub_fixtures import IDENTITY, create_bare_repo
 fake_github_factory = fakegithub_fixtures.fake_github_factory
 
 REPO = "acme/manifests"
-TOKEN = "ghs_apiTOKENvalue00000000000000000000"
+TOKEN = "ghs_test-api-TOKEN-value"
 APP = "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
 APP += "        - name: app\n          image: ghcr.io/acme/app:1.0.0  # pinned\n"
 CRLF = "\ufeffkind: Pod\r\nspec:\r\n  containers:\r\n  - image: ghcr.io/acme/app:1.0.0\r\n"

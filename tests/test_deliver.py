@@ -37,8 +37,8 @@ sys.path.insert(0, str(TESTS))  # the test helpers live next to the tests
 
 from githttp import GitHttpServer  # noqa: E402
 
-TOKEN = "ghs_s3cretTOKENvalue0123456789"
-READ_ONLY = "ghs_readONLYtoken0123456789"
+TOKEN = "ghs_test-s3cret-TOKEN-value"
+READ_ONLY = "ghs_test-readONLY-token"
 
 APP = """\
 apiVersion: apps/v1

@@ -30,7 +30,7 @@ from tests.fakegithub_fixtures import IDENTITY, create_bare_repo
 fake_github_factory = fakegithub_fixtures.fake_github_factory
 
 REPO = "acme/manifests"
-TOKEN = "ghs_prTOKENvalue000000000000000000000"
+TOKEN = "ghs_test-pr-TOKEN-value"
 APP = """\
 apiVersion: apps/v1
 kind: Deployment
