@@ -68,17 +68,20 @@ def decode(data: bytes, display: str) -> TextFile:
 
 def _write_temp(path: Path, data: bytes) -> str:
     """Write ``data`` to a new temp file beside ``path``, with ``path``'s mode."""
-    mode = path.stat().st_mode & 0o7777
+    mode = os.stat(path).st_mode & 0o7777
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".bumper", dir=path.parent)
     try:
         # No fsync: like git's default (core.fsync off) and sed -i, a rename is atomic for
         # every reader; fsync per file would cost ~3 ms each on a disk, minutes on a monorepo.
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp_name, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
     except BaseException:
+        os.close(fd)
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    os.close(fd)
     return tmp_name
 
 
