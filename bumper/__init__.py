@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from bumper.edit.plan import Plan, plan_set_image
+    from bumper.edit.reference import Reference, parse_reference
     from bumper.errors import BumperError
-    from bumper.plan import Plan, plan_set_image
-    from bumper.reference import Reference, parse_reference
 
 __all__ = ["BumperError", "Plan", "Reference", "__version__", "parse_reference", "plan_set_image"]
 
 _LAZY = {
     "BumperError": "bumper.errors",
-    "Plan": "bumper.plan",
-    "plan_set_image": "bumper.plan",
-    "Reference": "bumper.reference",
-    "parse_reference": "bumper.reference",
+    "Plan": "bumper.edit.plan",
+    "plan_set_image": "bumper.edit.plan",
+    "Reference": "bumper.edit.reference",
+    "parse_reference": "bumper.edit.reference",
 }
 
 

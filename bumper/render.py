@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bumper.plan import Plan
+    from bumper.edit.plan import Plan
 
 
 def summary_lines(plan: Plan, *, dry_run: bool) -> list[str]:

@@ -428,11 +428,18 @@ def test_invalid_inputs_fail_with_one_clear_error(
 
 
 def copy_action(destination: Path) -> Path:
-    """The action as the runner downloads it: the repository's files, no caches."""
-    ignore = shutil.ignore_patterns(
-        ".git", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".benchmarks", ".venv"
-    )
-    shutil.copytree(ROOT, destination, ignore=ignore)
+    """The action as the runner downloads it: the repository's files (tracked, or new and
+    not ignored), no caches or build output."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
     return destination
 
 

@@ -11,12 +11,12 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from bumper.build import oci_labels
-from bumper.cli_build import build_command, release_command
-from bumper.dockerfile import buildkit_features
+from bumper.build.dockerfile import buildkit_features
+from bumper.build.engine import oci_labels
+from bumper.build.source import SourceContext, source_context, version_from_tags, web_url
+from bumper.build.tags import auto_tag, resolve_tag, sanitize_tag, split_name
+from bumper.cli.build import build_command, release_command
 from bumper.errors import BumperError
-from bumper.gitcontext import SourceContext, source_context, version_from_tags, web_url
-from bumper.tags import auto_tag, resolve_tag, sanitize_tag, split_name
 from tests.docker_fixtures import (  # noqa: F401 (the *_fixture names register fixtures)
     REGISTRY,
     Registry,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bumper.inventory import list_images
-from bumper.plan import plan_set_image
-from bumper.prefilter import Prefilter
-from bumper.reference import canonical_name
-from bumper.yamltext import YamlError, parse_text
+from bumper.edit.inventory import list_images
+from bumper.edit.plan import plan_set_image
+from bumper.edit.prefilter import Prefilter
+from bumper.edit.reference import canonical_name
+from bumper.edit.yamltext import YamlError, parse_text
 from tests.conftest import SHARED_CORPUS
 
 pytestmark = pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason="../shared corpus absent")

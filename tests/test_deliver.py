@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bumper.deliver import (
+from bumper.delivery.gitpush import (
     ACTIONS_BOT,
     BumpFn,
     BumpOutcome,
@@ -28,9 +28,9 @@ from bumper.deliver import (
     resolve_token,
     wants_skip_ci,
 )
+from bumper.edit.plan import plan_set_image
 from bumper.errors import BumperError
 from bumper.git import Failure, classify
-from bumper.plan import plan_set_image
 
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))  # the test helpers live next to the tests
@@ -502,7 +502,7 @@ CHILD = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from test_deliver import planner
-from bumper.deliver import deliver_remote
+from bumper.delivery.gitpush import deliver_remote
 url, target, start = sys.argv[2], sys.argv[3], float(sys.argv[4])
 time.sleep(max(0.0, start - time.time()))
 print(json.dumps(deliver_remote(planner(target, "k8s"), url, branch="main").to_dict()))

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bumper.deliver import BumpOutcome, DeliverOptions, deliver_checkout
+from bumper.delivery.gitpush import BumpOutcome, DeliverOptions, deliver_checkout
+from bumper.delivery.loopguard import LoopCheck, bumped_image, check_event, check_github_event
 from bumper.errors import BumperError
-from bumper.loopguard import LoopCheck, bumped_image, check_event, check_github_event
 
 BUMP = (
     "chore(deploy): bump ghcr.io/acme/app to 1.4.2 [skip ci]\n\n"

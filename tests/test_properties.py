@@ -16,7 +16,7 @@ import ruamel.yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bumper.plan import plan_set_image
+from bumper.edit.plan import plan_set_image
 
 TARGET = "ghcr.io/acme/app"
 SAME_REPO = ["ghcr.io/acme/app"]

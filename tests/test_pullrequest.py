@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bumper.cli import main
-from bumper.github import github_repo
-from bumper.pullrequest import branch_name, branch_safe
-from bumper.route import DeliveryRequest
+from bumper.delivery.github import github_repo
+from bumper.delivery.pullrequest import branch_name, branch_safe
+from bumper.delivery.route import DeliveryRequest
 from tests import fakegithub_fixtures
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub_fixtures import IDENTITY, create_bare_repo
@@ -533,8 +533,8 @@ def test_checkout_origin_names_the_repository(
 def test_pull_request_mode_commits_through_the_api_by_default(
     fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bumper import route
-    from bumper.bump import Bump
+    from bumper.delivery import route
+    from bumper.delivery.bump import Bump
 
     bump = Bump("ghcr.io/acme/app:1.1.0", ["k8s"], relative_to_root=True)
     request = DeliveryRequest(pull_request=True, repo=REPO)

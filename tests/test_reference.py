@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bumper.reference import Reference, ReferenceError, canonical_name, parse_reference
-from bumper.target import Target, parse_target
-from bumper.versions import is_downgrade
+from bumper.edit.reference import Reference, ReferenceError, canonical_name, parse_reference
+from bumper.edit.target import Target, parse_target
+from bumper.edit.versions import is_downgrade
 
 D = "sha256:" + "c" * 64
 

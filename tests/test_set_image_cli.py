@@ -385,16 +385,16 @@ def test_keys_of_different_types_are_not_duplicates(
 def test_parallel_planning_gives_the_same_plan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bumper.plan
+    import bumper.edit.plan
 
     files = {
         f"team{i % 7}/pod{i}.yaml": POD if i % 3 else POD.replace("app:", "db:") for i in range(900)
     }
     files["broken.yaml"] = "image: ghcr.io/acme/app:1\nx: [\n"
     write_tree(tmp_path, files)
-    parallel = bumper.plan.plan_set_image("ghcr.io/acme/app:2.0.0", [tmp_path])
-    monkeypatch.setattr(bumper.plan, "PARALLEL_MIN_FILES", 10**9)
-    sequential = bumper.plan.plan_set_image("ghcr.io/acme/app:2.0.0", [tmp_path])
+    parallel = bumper.edit.plan.plan_set_image("ghcr.io/acme/app:2.0.0", [tmp_path])
+    monkeypatch.setattr(bumper.edit.plan, "PARALLEL_MIN_FILES", 10**9)
+    sequential = bumper.edit.plan.plan_set_image("ghcr.io/acme/app:2.0.0", [tmp_path])
     assert len(parallel.changes) == 600
     assert parallel.to_dict() == sequential.to_dict()
     assert parallel.diff() == sequential.diff()

@@ -20,11 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bumper.apicommit import BranchClone, Staged, is_verified, replay, stage
-from bumper.deliver import PLACEHOLDERS, DeliverOptions, _validate, backoff
-from bumper.errors import BumperError
-from bumper.git import Failure, GitCommandError, run_git
-from bumper.github import (
+from bumper.delivery.apicommit import BranchClone, Staged, is_verified, replay, stage
+from bumper.delivery.github import (
     GitHubRepo,
     api_errors,
     client,
@@ -34,13 +31,16 @@ from bumper.github import (
     require_token,
     status_of,
 )
-from bumper.loopguard import bumped_image
-from bumper.reference import ReferenceError, canonical_name, format_reference, parse_reference
-from bumper.versions import is_downgrade
+from bumper.delivery.gitpush import PLACEHOLDERS, DeliverOptions, _validate, backoff
+from bumper.delivery.loopguard import bumped_image
+from bumper.edit.reference import ReferenceError, canonical_name, format_reference, parse_reference
+from bumper.edit.versions import is_downgrade
+from bumper.errors import BumperError
+from bumper.git import Failure, GitCommandError, run_git
 
 if TYPE_CHECKING:
-    from bumper.bump import Bump
-    from bumper.plan import Plan
+    from bumper.delivery.bump import Bump
+    from bumper.edit.plan import Plan
 
 DEFAULT_BRANCH = "bumper/{name}"
 DEFAULT_TITLE = "Bump {name} to {version}"

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bumper.edit.files import collect_sources
+from bumper.edit.plan import ParsedFile, Problem, read_manifest, with_file
+from bumper.edit.shapes import find_sites
+from bumper.edit.yamltext import LineIndex
 from bumper.errors import BumperError
-from bumper.files import collect_sources
-from bumper.plan import ParsedFile, Problem, read_manifest, with_file
-from bumper.shapes import find_sites
-from bumper.yamltext import LineIndex
 
 
 @dataclass(frozen=True)

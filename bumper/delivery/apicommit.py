@@ -23,7 +23,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bumper.deliver import (
+from bumper.delivery.github import (
+    GitHubRepo,
+    api_errors,
+    client,
+    explain,
+    is_not_fast_forward,
+    require_token,
+)
+from bumper.delivery.gitpush import (
     BumpFn,
     DeliverOptions,
     DeliveryResult,
@@ -35,14 +43,6 @@ from bumper.deliver import (
 )
 from bumper.errors import BumperError
 from bumper.git import Credentials, Failure, Git, GitCommandError, clone, git_env, run_git
-from bumper.github import (
-    GitHubRepo,
-    api_errors,
-    client,
-    explain,
-    is_not_fast_forward,
-    require_token,
-)
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bumper.deliver import BumpOutcome
+from bumper.delivery.gitpush import BumpOutcome
+from bumper.edit.plan import Plan, plan_set_image
+from bumper.edit.target import Target, parse_target
 from bumper.errors import BumperError
-from bumper.plan import Plan, plan_set_image
-from bumper.target import Target, parse_target
 
 
 class Bump:

@@ -14,9 +14,9 @@ import click
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:
-    from bumper.build import BuildOptions, Progress
-    from bumper.gitcontext import SourceContext
-    from bumper.plan import Plan
+    from bumper.build.engine import BuildOptions, Progress
+    from bumper.build.source import SourceContext
+    from bumper.edit.plan import Plan
 
 
 def _pairs(
@@ -129,9 +129,9 @@ class _Request:
 
 def _request(params: dict[str, Any], *, push: bool) -> _Request:
     """Resolve the name, tag and credentials from the CLI parameters (nothing built yet)."""
-    from bumper.build import BuildOptions, Progress
-    from bumper.gitcontext import source_context
-    from bumper.tags import resolve_tag
+    from bumper.build.engine import BuildOptions, Progress
+    from bumper.build.source import source_context
+    from bumper.build.tags import resolve_tag
 
     progress = Progress()
     password = _password(params["password_stdin"])
@@ -188,7 +188,7 @@ def build_command(push: bool, output: str, **params: Any) -> None:
     """
 
     def body() -> None:
-        from bumper.build import build_and_push
+        from bumper.build.engine import build_and_push
 
         request = _request(params, push=push)
         result = build_and_push(request.options, request.context, progress=request.progress)
@@ -239,8 +239,8 @@ def release_command(
     """
 
     def body() -> None:
-        from bumper.build import build_and_push
-        from bumper.plan import plan_set_image
+        from bumper.build.engine import build_and_push
+        from bumper.edit.plan import plan_set_image
         from bumper.render import print_summary
 
         request = _request(params, push=True)

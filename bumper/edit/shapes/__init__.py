@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bumper.shapes import argocd, kustomize
-from bumper.shapes.helm import helm_site
-from bumper.shapes.image_string import image_string_site
-from bumper.shapes.site import Edit, Site, Wanted
-from bumper.yamltext import Document, Mapping, Node, Scalar, Sequence, scalar_str
+from bumper.edit.shapes import argocd, kustomize
+from bumper.edit.shapes.helm import helm_site
+from bumper.edit.shapes.image_string import image_string_site
+from bumper.edit.shapes.site import Edit, Site, Wanted
+from bumper.edit.yamltext import Document, Mapping, Node, Scalar, Sequence, scalar_str
 
 __all__ = ["Edit", "Site", "Wanted", "find_sites"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bumper.reference import (
+from bumper.edit.reference import (
     Reference,
     ReferenceError,
     canonical_name,

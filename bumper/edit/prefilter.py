@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from bumper.reference import last_component
+from bumper.edit.reference import last_component
 
 _NAME_CHARS = "A-Za-z0-9._-"
 # What may stand on a line before a reference's last component, right up to it.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bumper.yamltext import Mapping, Scalar, content_end, needs_quotes, render_scalar
+from bumper.edit.yamltext import Mapping, Scalar, content_end, needs_quotes, render_scalar
 
 
 @dataclass(frozen=True)

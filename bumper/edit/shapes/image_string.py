@@ -3,9 +3,9 @@ Helm values that hold the whole reference in one string."""
 
 from __future__ import annotations
 
-from bumper.reference import format_reference, try_parse_reference
-from bumper.shapes.site import Edit, Site, Wanted, replace_scalar
-from bumper.yamltext import Scalar
+from bumper.edit.reference import format_reference, try_parse_reference
+from bumper.edit.shapes.site import Edit, Site, Wanted, replace_scalar
+from bumper.edit.yamltext import Scalar
 
 
 class ImageStringSite(Site):

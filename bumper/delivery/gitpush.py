@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bumper.delivery.loopguard import TRAILER_KEY
 from bumper.errors import BumperError
 from bumper.git import (
     Credentials,
@@ -40,7 +41,6 @@ from bumper.git import (
     strip_credentials,
     to_url,
 )
-from bumper.loopguard import TRAILER_KEY
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bumper.edit.files import FileError, Source, TextFile, collect_sources, decode, write_all_atomic
+from bumper.edit.prefilter import Prefilter
+from bumper.edit.reference import canonical_name, format_reference
+from bumper.edit.shapes import Edit, Site, Wanted, find_sites
+from bumper.edit.target import Target, parse_target
+from bumper.edit.versions import is_downgrade
+from bumper.edit.yamltext import (
+    Document,
+    LineIndex,
+    YamlError,
+    parse_documents_matching,
+    parse_text,
+)
 from bumper.errors import BumperError
-from bumper.files import FileError, Source, TextFile, collect_sources, decode, write_all_atomic
-from bumper.prefilter import Prefilter
-from bumper.reference import canonical_name, format_reference
-from bumper.shapes import Edit, Site, Wanted, find_sites
-from bumper.target import Target, parse_target
-from bumper.versions import is_downgrade
-from bumper.yamltext import Document, LineIndex, YamlError, parse_documents_matching, parse_text
 
 
 def with_file(fields: dict[str, Any]) -> dict[str, Any]:

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:
-    from bumper.build import BuildResult
-    from bumper.plan import Plan
-    from bumper.route import DeliveryReport, DeliveryRequest
+    from bumper.build.engine import BuildResult
+    from bumper.delivery.route import DeliveryReport, DeliveryRequest
+    from bumper.edit.plan import Plan
 
 TRUE = ("true", "True", "TRUE")
 FALSE = ("false", "False", "FALSE")
@@ -142,7 +142,7 @@ class Settings:
 
 def parse_inputs(env: Mapping[str, str]) -> Settings:
     """Read and check every input; raise BumperError naming the first bad one."""
-    from bumper.reference import valid_digest
+    from bumper.edit.reference import valid_digest
 
     read = Inputs(env)
     digest = read.text("digest")
@@ -333,7 +333,7 @@ def run(env: MutableMapping[str, str] | None = None, runner: Runner | None = Non
     outcome = Outcome()
     try:
         settings = parse_inputs(env)
-        from bumper.loopguard import check_github_event
+        from bumper.delivery.loopguard import check_github_event
 
         loop = check_github_event(env)
         if loop.skip:
@@ -380,9 +380,9 @@ def _finish(runner: Runner, outcome: Outcome) -> None:
 def resolve_image(settings: Settings, env: Mapping[str, str]) -> tuple[str, str, str | None]:
     """(name, tag, digest) of the image to deploy: the tag from ``tag``, the image's own
     tag, or ``tag-strategy``; the digest given for an image built elsewhere."""
-    from bumper.gitcontext import source_context
-    from bumper.reference import valid_digest
-    from bumper.tags import resolve_tag
+    from bumper.build.source import source_context
+    from bumper.build.tags import resolve_tag
+    from bumper.edit.reference import valid_digest
 
     image, _, image_digest = settings.image.partition("@")
     digest = settings.digest
@@ -422,7 +422,7 @@ def _bump(settings: Settings, env: Mapping[str, str], runner: Runner, outcome: O
             "give the digest input"
         )
     target = outcome.ref if pin else f"{name}:{tag}"
-    from bumper.bump import Bump
+    from bumper.delivery.bump import Bump
 
     bump = Bump(
         target, settings.paths, relative_to_root=True, allow_downgrade=settings.allow_downgrade
@@ -430,7 +430,7 @@ def _bump(settings: Settings, env: Mapping[str, str], runner: Runner, outcome: O
     if settings.dry_run:
         _dry_run(settings, env, runner, bump, outcome)
         return
-    from bumper import route
+    from bumper.delivery import route
 
     report = route.run(bump, _request(settings), env)
     if bump.last_plan is not None:
@@ -445,8 +445,8 @@ def _bump(settings: Settings, env: Mapping[str, str], runner: Runner, outcome: O
 def _build(
     settings: Settings, env: Mapping[str, str], runner: Runner, name: str, tag: str
 ) -> BuildResult:
-    from bumper.build import BuildOptions, Progress, build_and_push
-    from bumper.gitcontext import source_context
+    from bumper.build.engine import BuildOptions, Progress, build_and_push
+    from bumper.build.source import source_context
 
     push = settings.push and not settings.dry_run
     options = BuildOptions(
@@ -469,7 +469,7 @@ def _build(
 
 
 def _request(settings: Settings) -> DeliveryRequest:
-    from bumper.route import DeliveryRequest
+    from bumper.delivery.route import DeliveryRequest
 
     pull_request = settings.mode == "pull-request"
     return DeliveryRequest(
@@ -501,7 +501,7 @@ def _first(details: Mapping[str, Any], *keys: str) -> Any:
 
 
 def _repo_web_url(repository: str, env: Mapping[str, str]) -> str | None:
-    from bumper.deliver import is_slug, repository_url
+    from bumper.delivery.gitpush import is_slug, repository_url
 
     return repository_url(repository, env) if is_slug(repository) else None
 
@@ -564,7 +564,7 @@ def _dry_run(
 def _plan_in_clone(settings: Settings, env: Mapping[str, str], bump: Any) -> Plan:
     import tempfile
 
-    from bumper.deliver import repository_url, resolve_token
+    from bumper.delivery.gitpush import repository_url, resolve_token
     from bumper.git import Credentials, Git, GitCommandError, clone, git_env, is_http
 
     url = repository_url(settings.repository, env)

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bumper.bump import Bump
+from bumper.delivery.bump import Bump
 from bumper.errors import BumperError, UsageError
 
 if TYPE_CHECKING:
-    from bumper.deliver import DeliverOptions
-    from bumper.github import GitHubRepo
+    from bumper.delivery.github import GitHubRepo
+    from bumper.delivery.gitpush import DeliverOptions
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,12 @@ def run(
     """Deliver ``bump`` as ``request`` says; raise BumperError with one clear line."""
     env = os.environ if env is None else env
     check_combination(request)
-    from bumper.deliver import DeliverOptions, deliver_checkout, deliver_remote, resolve_token
+    from bumper.delivery.gitpush import (
+        DeliverOptions,
+        deliver_checkout,
+        deliver_remote,
+        resolve_token,
+    )
 
     options = DeliverOptions(
         message=request.message,
@@ -158,11 +163,11 @@ def _github_location(
     with ``need_branch``, the branch its upstream names. Paths given relative to the
     current directory of a checkout are made relative to its root: the bump is planned
     in a fresh clone of the remote branch, never in the local files."""
-    from bumper.github import github_repo
+    from bumper.delivery.github import github_repo
 
     if request.repo is not None:
         return github_repo(request.repo, env), request.branch
-    from bumper.deliver import _checkout_target
+    from bumper.delivery.gitpush import _checkout_target
     from bumper.git import Git, GitCommandError, git_env
 
     try:
@@ -192,8 +197,8 @@ def _github_location(
 def _pull_request(
     bump: Bump, request: DeliveryRequest, options: DeliverOptions, env: Mapping[str, str]
 ) -> DeliveryReport:
-    from bumper.deliver import resolve_token
-    from bumper.pullrequest import PullRequestOptions, deliver_pull_request
+    from bumper.delivery.gitpush import resolve_token
+    from bumper.delivery.pullrequest import PullRequestOptions, deliver_pull_request
 
     location, template = _github_location(bump, request, env, need_branch=False)
     pr = PullRequestOptions(
@@ -217,8 +222,8 @@ def _pull_request(
 def _api_commit(
     bump: Bump, request: DeliveryRequest, options: DeliverOptions, env: Mapping[str, str]
 ) -> DeliveryReport:
-    from bumper.apicommit import deliver_api
-    from bumper.deliver import resolve_token
+    from bumper.delivery.apicommit import deliver_api
+    from bumper.delivery.gitpush import resolve_token
 
     location, branch = _github_location(bump, request, env, need_branch=request.repo is None)
     token = resolve_token(request.token, env)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bumper.build.source import SourceContext, version_from_tags
 from bumper.errors import BumperError
-from bumper.gitcontext import SourceContext, version_from_tags
 
 MAX_TAG_LENGTH = 128
 

@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bumper.dockerfile import ADVICE, check_classic_builder
+from bumper.build.dockerfile import ADVICE, check_classic_builder
+from bumper.build.source import SourceContext
+from bumper.build.tags import check_mutable_tag
 from bumper.errors import BumperError
-from bumper.gitcontext import SourceContext
-from bumper.tags import check_mutable_tag
 
 if TYPE_CHECKING:
     import docker

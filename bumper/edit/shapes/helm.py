@@ -8,8 +8,8 @@ missing key that must be written is added after the map's last key.
 
 from __future__ import annotations
 
-from bumper.reference import _split_written_domain, try_parse_reference
-from bumper.shapes.site import (
+from bumper.edit.reference import _split_written_domain, try_parse_reference
+from bumper.edit.shapes.site import (
     Edit,
     Site,
     Wanted,
@@ -18,7 +18,7 @@ from bumper.shapes.site import (
     replace_scalar,
     retyped,
 )
-from bumper.yamltext import Document, Mapping, Scalar, scalar_str
+from bumper.edit.yamltext import Document, Mapping, Scalar, scalar_str
 
 
 class HelmValuesSite(Site):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bumper.reference import try_parse_reference
-from bumper.shapes.site import (
+from bumper.edit.reference import try_parse_reference
+from bumper.edit.shapes.site import (
     Edit,
     Site,
     Wanted,
@@ -21,7 +21,7 @@ from bumper.shapes.site import (
     replace_scalar,
     retyped,
 )
-from bumper.yamltext import (
+from bumper.edit.yamltext import (
     Document,
     Mapping,
     Scalar,

@@ -106,7 +106,7 @@ def _short(value: str | None) -> str:
 
 
 def _delivery_options(func: F) -> F:
-    """Options that land the bump in git (see ``bumper.route``)."""
+    """Options that land the bump in git (see ``bumper.delivery.route``)."""
     options = [
         click.option("--commit", is_flag=True, help="Commit the changed files in this checkout."),
         click.option(
@@ -219,7 +219,7 @@ def set_image(
 
     With --commit, --push, --repo or --pull-request the change is also landed in git.
     """
-    from bumper.route import DeliveryRequest, check_combination
+    from bumper.delivery.route import DeliveryRequest, check_combination
 
     request = DeliveryRequest(**delivery)
     check_combination(request)
@@ -234,7 +234,7 @@ def set_image(
         return
     if dry_run and request.repo is not None:
         raise click.UsageError("--dry-run plans in a checkout; it cannot be combined with --repo")
-    from bumper.plan import plan_set_image
+    from bumper.edit.plan import plan_set_image
     from bumper.render import print_summary
 
     plan = plan_set_image(image, list(paths) or ["."], **options)
@@ -256,8 +256,8 @@ def set_image(
 def _set_image_and_deliver(
     image: str, paths: list[str], request: Any, options: dict[str, Any], output: str
 ) -> None:
-    from bumper import route
-    from bumper.bump import Bump
+    from bumper.delivery import route
+    from bumper.delivery.bump import Bump
     from bumper.render import print_summary
 
     bump = Bump(image, paths, relative_to_root=request.repo is not None, **options)
@@ -287,7 +287,7 @@ def images(
     One line per reference, tab-separated: file:line, name, tag, digest, shape (and a
     note when bumper would leave it alone, e.g. a template placeholder).
     """
-    from bumper.inventory import list_images
+    from bumper.edit.inventory import list_images
 
     found, problems = list_images(list(paths) or ["."], include, exclude)
     for problem in problems:
@@ -314,8 +314,8 @@ def images(
 
 def _register_build_commands() -> None:
     # cli_build imports only click at start-up; docker is imported when a build runs.
-    from bumper.cli_action import action_command
-    from bumper.cli_build import build_command, release_command
+    from bumper.cli.action import action_command
+    from bumper.cli.build import build_command, release_command
 
     main.add_command(build_command, "build")
     main.add_command(release_command, "release")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bumper.deliver import is_slug
+from bumper.delivery.gitpush import is_slug
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bumper.reference import format_reference, try_parse_reference
-from bumper.shapes.site import Edit, Site, Wanted, replace_scalar
-from bumper.yamltext import Document, Mapping, Node, Scalar, Sequence, scalar_str
+from bumper.edit.reference import format_reference, try_parse_reference
+from bumper.edit.shapes.site import Edit, Site, Wanted, replace_scalar
+from bumper.edit.yamltext import Document, Mapping, Node, Scalar, Sequence, scalar_str
 
 KINDS = ("Application", "ApplicationSet")
 
