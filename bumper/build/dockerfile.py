@@ -1,4 +1,5 @@
-"""Spot Dockerfile syntax only BuildKit understands, before the legacy builder trips on it."""
+"""Spot Dockerfile syntax only BuildKit understands, before the legacy builder trips on it
+(used only when the machine has no BuildKit builder, or DOCKER_BUILDKIT=0 asks for none)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ _DIRECTIVE = re.compile(r"^#\s*([A-Za-z]+)\s*=\s*(\S+)\s*$")
 _FLAG = re.compile(r"--([a-z][a-z-]*)(?:=\S*)?")
 
 ADVICE = (
-    "the docker SDK's builder does not support it; build with docker/build-push-action "
-    "and hand bumper the pushed image: bumper set-image NAME:TAG@DIGEST"
+    "install the docker buildx plugin (or point --docker-cli at a docker CLI that drives the "
+    "engine's BuildKit), or build with docker/build-push-action and hand bumper the pushed "
+    "image: bumper set-image NAME:TAG@DIGEST"
 )
 
 
@@ -73,8 +75,9 @@ def buildkit_features(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def check_classic_builder(path: Path) -> None:
-    """Raise BumperError at the first construct in ``path`` that needs BuildKit."""
+def check_classic_builder(path: Path, reason: str) -> None:
+    """Raise BumperError at the first construct in ``path`` that needs BuildKit; ``reason``
+    says why the legacy builder is the one used."""
     try:
         text = path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError as exc:
@@ -82,4 +85,8 @@ def check_classic_builder(path: Path) -> None:
     features = buildkit_features(text)
     if features:
         line, what = features[0]
-        raise BumperError(f"this Dockerfile needs BuildKit ({what}); {ADVICE}", f"{path}:{line}")
+        raise BumperError(
+            f"this Dockerfile needs BuildKit ({what}), but the build runs on the docker SDK's "
+            f"legacy builder ({reason}); {ADVICE}",
+            f"{path}:{line}",
+        )

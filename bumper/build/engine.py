@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -12,9 +13,25 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bumper.build.buildkit import (
+    BUILDX,
+    ENGINE,
+    SDK,
+    Builder,
+    CliBuild,
+    PlainProgress,
+    check_options,
+    command,
+    login_config,
+    read_report,
+    run_build,
+    select_builder,
+    syntax_directive,
+)
 from bumper.build.dockerfile import ADVICE, check_classic_builder
 from bumper.build.source import SourceContext
-from bumper.build.tags import check_mutable_tag
+from bumper.build.specs import BuildSecret, parse_cache, parse_platforms
+from bumper.build.tags import check_mutable_tag, check_tag
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:
@@ -44,7 +61,10 @@ _NETWORK_MARKERS = (
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """What to build and where to push it. ``image`` is a lowercased name, ``tag`` a valid tag."""
+    """What to build and where to push it; option values are spelled as ``docker buildx
+    build`` spells them. ``image`` is a name the reference grammar accepts, ``tag`` the
+    primary tag (printed, written into manifests), ``extra_tags`` more tags for the same
+    image (one build, one digest)."""
 
     image: str
     tag: str
@@ -53,29 +73,51 @@ class BuildOptions:
     build_args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: One platform, or several comma-separated (an index; docker buildx only).
     platform: str | None = None
     pull: bool = False
     no_cache: bool = False
+    #: ``REF``, ``type=registry,ref=REF``, ``type=local,src=DIR``, ``type=gha[,…]``.
     cache_from: tuple[str, ...] = ()
+    #: ``type=inline``, ``type=registry,ref=REF[,mode=max]``, ``type=local,dest=DIR``, ``type=gha``.
+    cache_to: tuple[str, ...] = ()
     push: bool = True
     allow_latest: bool = False
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    extra_tags: tuple[str, ...] = ()
+    secrets: tuple[BuildSecret, ...] = ()
+    #: ``RUN`` network: ``default``, ``host`` or ``none``.
+    network: str | None = None
+    #: ``--build-context NAME=PATH|docker-image://REF|URL`` (docker buildx only).
+    build_contexts: Mapping[str, str] = field(default_factory=dict)
+    #: ``default`` or ``ID=SOCKET|KEY[,KEY]`` for ``RUN --mount=type=ssh``.
+    ssh: tuple[str, ...] = ()
+    #: ``--provenance`` / ``--sbom`` values (``true``, ``false``, ``mode=max``…; buildx only).
+    provenance: str | None = None
+    sbom: str | None = None
+    #: The docker CLI to run (default: ``docker`` on PATH, and Debian's /usr/bin/docker).
+    docker_cli: str | None = None
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """The outcome: ``ref`` is ``NAME:TAG@sha256:…`` when pushed, else ``NAME:TAG``."""
+    """The outcome: ``ref`` is ``NAME:TAG@sha256:…`` when pushed, else ``NAME:TAG``;
+    ``tags`` every tag pushed (the primary first); ``builder`` buildx, buildkit or sdk."""
 
     image: str
     tag: str
     digest: str | None
     image_id: str
     ref: str
+    tags: tuple[str, ...]
+    builder: str
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape ``--output json`` prints."""
-        return asdict(self)
+        document = asdict(self)
+        document["tags"] = list(self.tags)
+        return document
 
 
 class Progress:
@@ -177,13 +219,19 @@ def build_and_push(
     *,
     progress: Progress | None = None,
     client: docker.APIClient | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> BuildResult:
-    """Build ``options.image:options.tag``, push it when asked, and verify its digest.
+    """Build ``options.image:options.tag`` (and its extra tags), push it when asked, and
+    return the digest the registry holds.
 
-    The digest returned is the manifest digest the registry reports for the tag after the
-    push, checked against what the push itself reported.
+    BuildKit whenever the machine has it: ``docker buildx build`` when the plugin answers,
+    else the engine's BuildKit through a docker CLI that drives it, else the docker SDK's
+    legacy builder. A buildx push reports the pushed digest in its metadata file; otherwise
+    the digest is the one the registry reports for the tag after the push, checked against
+    what each push reported.
     """
-    progress = progress or Progress()
+    environ = os.environ if env is None else env
+    progress = progress or Progress(env=environ)
     if options.push:
         check_mutable_tag(options.tag, allow_latest=options.allow_latest)
     if options.password:
@@ -191,26 +239,208 @@ def build_and_push(
         progress.mask(options.password)
     if options.username and not options.password:
         raise BumperError("--username needs a password: --password-stdin or BUMPER_PASSWORD")
+    tags = tuple(dict.fromkeys(check_tag(tag) for tag in (options.tag, *options.extra_tags)))
+    secret_values = _secret_values(options.secrets, environ, progress)
     path = dockerfile_path(options.context, options.dockerfile)
-    check_classic_builder(path)
-    client = client or connect()
+    builder = select_builder(options.docker_cli, environ)
+    progress.line(builder.describe())
+    check_options(options, builder, environ)
+    labels = oci_labels(context, options.tag, options.labels)
+    scrub_values = (*secret_values, *((options.password,) if options.password else ()))
+    if builder.kind == BUILDX:
+        return _buildx(options, builder, path, labels, tags, progress, environ, scrub_values)
+    if builder.kind == SDK:
+        check_classic_builder(path, builder.reason)
+    client = client or connect(environ)
     auth = _login(client, options) if options.push else None
     reference = f"{options.image}:{options.tag}"
-    labels = oci_labels(context, options.tag, options.labels)
     with progress.group(f"Build {reference}"):
-        image_id = build_image(client, options, path, labels, progress)
+        if builder.kind == ENGINE:
+            image_id = _engine_buildkit(
+                options, builder, path, labels, tags, progress, environ, scrub_values
+            )
+        else:
+            image_id = build_image(client, options, path, labels, progress)
+            for tag in tags[1:]:
+                client.tag(image_id, options.image, tag)
     if not options.push:
-        return BuildResult(options.image, options.tag, None, image_id, reference)
-    secrets = (options.password,) if options.password else ()
-    with progress.group(f"Push {reference}"):
-        pushed = push_image(client, options.image, options.tag, auth, progress, secrets)
-    digest = registry_digest(client, options.image, options.tag, auth, secrets)
-    if pushed and pushed != digest:
-        raise BumperError(
-            f"{reference}: the push reported {pushed} but the registry now serves {digest} "
-            "(did another build push the same tag?)"
+        return BuildResult(
+            options.image, options.tag, None, image_id, reference, tags, builder.kind
         )
-    return BuildResult(options.image, options.tag, digest, image_id, f"{reference}@{digest}")
+    secrets = (options.password,) if options.password else ()
+    pushed: dict[str, str | None] = {}
+    with progress.group(f"Push {_tag_list(options.image, tags)}"):
+        for tag in tags:
+            pushed[tag] = push_image(client, options.image, tag, auth, progress, secrets)
+    digest = registry_digest(client, options.image, options.tag, auth, secrets)
+    for tag, reported in pushed.items():
+        if reported and reported != digest:
+            raise BumperError(
+                f"{options.image}:{tag}: the push reported {reported} but the registry now "
+                f"serves {digest} for {options.tag} (did another build push the same tag?)"
+            )
+    return BuildResult(
+        options.image, options.tag, digest, image_id, f"{reference}@{digest}", tags, builder.kind
+    )
+
+
+def _tag_list(image: str, tags: tuple[str, ...]) -> str:
+    extra = f" (and {', '.join(tags[1:])})" if len(tags) > 1 else ""
+    return f"{image}:{tags[0]}{extra}"
+
+
+def _secret_values(
+    secrets: tuple[BuildSecret, ...], environ: Mapping[str, str], progress: Progress
+) -> tuple[str, ...]:
+    """Every secret's text, checked to exist, masked in Actions logs, for scrubbing output."""
+    values: list[str] = []
+    for secret in secrets:
+        # Line by line: the runner masks single lines, and a secret file may hold several.
+        for line in secret.value_in(environ).splitlines():
+            if line.strip():
+                progress.mask(line.strip())
+                values.append(line.strip())
+    return tuple(values)
+
+
+@contextmanager
+def _cli_environment(
+    options: BuildOptions, builder: Builder, environ: Mapping[str, str]
+) -> Iterator[tuple[dict[str, str], list[str]]]:
+    """The CLI's environment and ``--secret`` values: secrets given as text travel in
+    variables of the child's environment, never on its command line."""
+    child = dict(environ)
+    if builder.kind == ENGINE:
+        child["DOCKER_BUILDKIT"] = "1"
+    specs = []
+    for number, secret in enumerate(options.secrets):
+        if secret.value is not None:
+            variable = f"BUMPER_BUILD_SECRET_{number}"
+            child[variable] = secret.value
+            specs.append(secret.spec(variable))
+        else:
+            specs.append(secret.spec())
+    if builder.kind == BUILDX and options.push and options.username and options.password:
+        registry = registry_of(options.image)
+        with login_config(registry, options.username, options.password, environ) as folder:
+            child["DOCKER_CONFIG"] = folder
+            yield child, specs
+        return
+    yield child, specs
+
+
+def _run_cli(
+    options: BuildOptions,
+    builder: Builder,
+    path: Path,
+    labels: Mapping[str, str],
+    tags: tuple[str, ...],
+    progress: Progress,
+    environ: Mapping[str, str],
+    scrub_values: tuple[str, ...],
+) -> CliBuild:
+    with (
+        tempfile.TemporaryDirectory(prefix="bumper-build-") as folder,
+        _cli_environment(options, builder, environ) as (child_env, secret_specs),
+    ):
+        report = Path(folder) / ("metadata.json" if builder.kind == BUILDX else "image-id")
+        argv = command(
+            options,
+            builder,
+            dockerfile=path.resolve(),
+            labels=labels,
+            tags=tags,
+            secret_specs=secret_specs,
+            report_file=report,
+        )
+        tracker = run_build(argv, child_env, progress, lambda text: _scrub(text, scrub_values))
+        if tracker.returncode != 0:
+            raise _cli_build_error(tracker, path, options, builder, scrub_values)
+        return read_report(builder, report)
+
+
+def _engine_buildkit(
+    options: BuildOptions,
+    builder: Builder,
+    path: Path,
+    labels: Mapping[str, str],
+    tags: tuple[str, ...],
+    progress: Progress,
+    environ: Mapping[str, str],
+    scrub_values: tuple[str, ...],
+) -> str:
+    """Build with the engine's BuildKit; return the image ID (the push is the SDK's)."""
+    return _run_cli(options, builder, path, labels, tags, progress, environ, scrub_values).image_id
+
+
+def _buildx(
+    options: BuildOptions,
+    builder: Builder,
+    path: Path,
+    labels: Mapping[str, str],
+    tags: tuple[str, ...],
+    progress: Progress,
+    environ: Mapping[str, str],
+    scrub_values: tuple[str, ...],
+) -> BuildResult:
+    """Build (and push) with docker buildx; the digest is the one its metadata file reports
+    for the push: the manifest, or the index of several platforms, the registry now holds."""
+    reference = f"{options.image}:{options.tag}"
+    title = (
+        f"Build and push {_tag_list(options.image, tags)}" if options.push else f"Build {reference}"
+    )
+    with progress.group(title):
+        built = _run_cli(options, builder, path, labels, tags, progress, environ, scrub_values)
+    if not options.push:
+        if len(parse_platforms(options.platform)) > 1:
+            progress.line(
+                "not loaded into the engine: an image for several platforms stays in the "
+                "build cache (push it to use it)"
+            )
+        return BuildResult(
+            options.image, options.tag, None, built.image_id, reference, tags, builder.kind
+        )
+    if not built.digest:
+        raise BumperError("docker buildx reported no digest for the pushed image")
+    return BuildResult(
+        options.image,
+        options.tag,
+        built.digest,
+        built.image_id,
+        f"{reference}@{built.digest}",
+        tags,
+        builder.kind,
+    )
+
+
+def _cli_build_error(
+    tracker: PlainProgress,
+    dockerfile: Path,
+    options: BuildOptions,
+    builder: Builder,
+    secrets: tuple[str, ...],
+) -> BumperError:
+    """One line for a failed CLI build: a frontend that cannot be pulled, a refused push,
+    or the failing step with its message and the tail of its output."""
+    step, message, tail = tracker.message()
+    syntax = syntax_directive(dockerfile)
+    if syntax and (step.startswith("resolve image config for") or syntax[1] in message):
+        line, frontend = syntax
+        return BumperError(
+            f"the Dockerfile frontend {frontend} named by its '# syntax=' line cannot be used "
+            f"by {builder.name}: {message}; make that image pullable, or remove the line to "
+            "use the builder's built-in frontend",
+            f"{dockerfile}:{line}",
+        )
+    if (
+        builder.kind == BUILDX
+        and options.push
+        and re.search(r"failed to push|push(ing)? ", message)
+    ):
+        return _registry_error(registry_of(options.image), message, secrets)
+    if "network bridge not found" in message:
+        message += " (this engine has no bridge network: pass --network host)"
+    return _build_error(step, message, tail)
 
 
 def _login(client: docker.APIClient, options: BuildOptions) -> dict[str, str] | None:
@@ -255,7 +485,8 @@ def build_image(
             platform=options.platform,
             pull=options.pull,
             nocache=options.no_cache,
-            cache_from=list(options.cache_from) or None,
+            cache_from=[parse_cache("--cache-from", c).ref for c in options.cache_from] or None,
+            network_mode=options.network,
             rm=True,
             forcerm=True,
             decode=True,
@@ -265,7 +496,7 @@ def build_image(
                 message = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
                 if pending.strip():
                     tail.append(pending.strip())
-                raise _build_error(step, message.strip(), list(tail))
+                raise _legacy_build_error(step, message.strip(), list(tail))
             if "aux" in chunk and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
             statuses.feed(chunk)
@@ -281,7 +512,7 @@ def build_image(
                 elif not text.startswith((" ---> ", "Removing intermediate container")):
                     tail.append(text)
     except docker.errors.APIError as exc:
-        raise _build_error(step, _cause(exc), list(tail)) from exc
+        raise _legacy_build_error(step, _cause(exc), list(tail)) from exc
     if pending.strip():
         progress.line(pending.rstrip())
     if not image_id:
@@ -289,10 +520,14 @@ def build_image(
     return image_id
 
 
-def _build_error(step: str, message: str, tail: list[str]) -> BumperError:
+def _legacy_build_error(step: str, message: str, tail: list[str]) -> BumperError:
     lowered = message.lower()
     if "buildkit" in lowered or "unknown flag: mount" in lowered:
         return BumperError(f"this Dockerfile needs BuildKit ({message}); {ADVICE}")
+    return _build_error(step, message, tail)
+
+
+def _build_error(step: str, message: str, tail: list[str]) -> BumperError:
     where = f" at {step}" if step else ""
     output = f"; output tail: {' | '.join(tail)}" if tail else ""
     return BumperError(f"build failed{where}: {message}{output}")

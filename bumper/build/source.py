@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bumper.edit.versions import parse_semver
 from bumper.errors import BumperError
+from bumper.git import git_env, run_git
+
+if TYPE_CHECKING:
+    import semver
 
 _VERSION_TAG = re.compile(r"^v(\d+\.\d+\.\d+\S*)$")
 
@@ -30,20 +35,22 @@ class SourceContext:
 
 
 def version_from_tags(tags: tuple[str, ...] | list[str]) -> str | None:
-    """Return ``X.Y.Z…`` from the highest ``vX.Y.Z…`` tag, or None when there is none."""
-    import semver
+    """Return ``X.Y.Z…`` from the highest ``vX.Y.Z…`` tag, or None when there is none.
 
+    Tags are ordered by the semver parser the downgrade guard uses (bumper.edit.versions).
+    """
     parsed: list[tuple[semver.Version, str]] = []
     other: list[str] = []
     for tag in tags:
         match = _VERSION_TAG.match(tag)
         if not match:
             continue
-        try:
-            parsed.append((semver.Version.parse(match.group(1)), match.group(1)))
-        except ValueError:
+        version = parse_semver(tag)
+        if version is None:
             # v1.2.3.4 is no semver but still a version: used only when nothing else is.
             other.append(match.group(1))
+        else:
+            parsed.append((version, match.group(1)))
     if parsed:
         return max(parsed)[1]
     return max(other, default=None)
@@ -128,15 +135,17 @@ def web_url(remote: str) -> str | None:
 
 
 def _git(path: str | os.PathLike[str], *args: str) -> str | None:
-    """Run git in ``path``; None when git is missing or the command fails (not a repo)."""
+    """Run git in ``path``; None when git is missing or the command fails (not a repo):
+    where the build comes from is best effort, the labels are then left out."""
     try:
-        done = subprocess.run(
-            ["git", "-C", os.fspath(path), *args],
+        done = run_git(
+            ["-C", os.fspath(path), *args],
             capture_output=True,
             text=True,
             check=False,
+            env=git_env(os.environ),
         )
-    except OSError:
+    except BumperError:
         return None
     if done.returncode != 0:
         return None

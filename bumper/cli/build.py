@@ -42,16 +42,59 @@ def _pairs(
     return parse
 
 
+def _checked(
+    parse: Callable[[str], Any],
+) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], tuple[Any, ...]]:
+    """A click callback parsing each value of a repeatable option; a bad one is a usage
+    error naming the option."""
+
+    def callback(
+        _ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+    ) -> tuple[Any, ...]:
+        try:
+            return tuple(parse(value) for value in values)
+        except BumperError as exc:
+            raise click.BadParameter(exc.message, param=param) from None
+
+    return callback
+
+
+def _cache(option: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        from bumper.build.specs import parse_cache
+
+        return parse_cache(option, value).text
+
+    return check
+
+
+def _secret(value: str) -> Any:
+    from bumper.build.specs import parse_secret
+
+    return parse_secret(value)
+
+
+def _build_context(value: str) -> tuple[str, str]:
+    from bumper.build.specs import parse_build_context
+
+    return parse_build_context(value)
+
+
 def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options ``build`` and ``release`` share, in the order ``--help`` lists them."""
+    """The options ``build`` and ``release`` share, in the order ``--help`` lists them.
+
+    Build flags are spelled as ``docker buildx build`` spells them.
+    """
     options = [
         click.argument("name", metavar="NAME[:TAG]"),
         click.option(
             "--tag",
             "tag",
+            multiple=True,
             metavar="auto|TAG",
-            help="Image tag; 'auto' gives X.Y.Z for a vX.Y.Z git tag on the commit, "
-            "else sha-<7 hex>.",
+            help="Image tag; 'auto' gives X.Y.Z for a vX.Y.Z git tag on the commit, else "
+            "sha-<7 hex>. Repeatable: one build, pushed under every tag (one digest); the tag "
+            "in NAME:TAG, else the first --tag, is the one printed and written to manifests.",
         ),
         click.option(
             "--context",
@@ -85,11 +128,74 @@ def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
             callback=_pairs("--label"),
             help="Image label; repeatable. Overrides the OCI labels bumper adds.",
         ),
-        click.option("--platform", help="Target platform, e.g. linux/amd64."),
+        click.option(
+            "--platform",
+            "platforms",
+            multiple=True,
+            metavar="OS/ARCH[,…]",
+            help="Target platform(s), e.g. linux/amd64; several (repeated or comma-separated) "
+            "make an index, with docker buildx only.",
+        ),
         click.option("--pull", is_flag=True, help="Always pull newer base images."),
         click.option("--no-cache", is_flag=True, help="Do not use the build cache."),
         click.option(
-            "--cache-from", multiple=True, metavar="REF", help="Image to use as cache; repeatable."
+            "--cache-from",
+            multiple=True,
+            metavar="SPEC",
+            callback=_checked(_cache("--cache-from")),
+            help="Cache source: IMAGE, type=registry,ref=IMAGE, type=local,src=DIR, type=gha "
+            "(the last two with docker buildx); repeatable.",
+        ),
+        click.option(
+            "--cache-to",
+            multiple=True,
+            metavar="SPEC",
+            callback=_checked(_cache("--cache-to")),
+            help="Cache export: type=inline; with docker buildx also type=registry,ref=IMAGE"
+            "[,mode=max], type=local,dest=DIR, type=gha; repeatable.",
+        ),
+        click.option(
+            "--secret",
+            "secrets",
+            multiple=True,
+            metavar="id=ID,src=FILE|env=NAME",
+            callback=_checked(_secret),
+            help="Secret for RUN --mount=type=secret,id=ID: never in a layer, a log line or "
+            "an error; repeatable.",
+        ),
+        click.option(
+            "--ssh",
+            multiple=True,
+            metavar="default|ID=SOCKET|KEY",
+            help="SSH agent or keys for RUN --mount=type=ssh; repeatable.",
+        ),
+        click.option(
+            "--network",
+            metavar="default|host|none",
+            help="Network for RUN steps (an engine without a bridge network needs host).",
+        ),
+        click.option(
+            "--build-context",
+            "build_contexts",
+            multiple=True,
+            metavar="NAME=PATH|docker-image://REF",
+            callback=_checked(_build_context),
+            help="Additional named build context (docker buildx); repeatable.",
+        ),
+        click.option(
+            "--provenance",
+            metavar="VALUE",
+            help="Provenance attestation: true, false, mode=min|max (docker buildx).",
+        ),
+        click.option(
+            "--sbom", metavar="VALUE", help="SBOM attestation: true or false (docker buildx)."
+        ),
+        click.option(
+            "--docker-cli",
+            envvar="BUMPER_DOCKER_CLI",
+            metavar="PATH",
+            help="The docker CLI that builds [env BUMPER_DOCKER_CLI] (default: docker on "
+            "PATH, then /usr/bin/docker). DOCKER_BUILDKIT=0 selects the legacy builder.",
         ),
         click.option(
             "--username",
@@ -103,7 +209,10 @@ def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Read the registry password from stdin (else env BUMPER_PASSWORD).",
         ),
         click.option(
-            "--allow-latest", is_flag=True, help="Allow pushing the mutable tag 'latest'."
+            "--allow-latest",
+            is_flag=True,
+            help="Allow 'latest' as the tag printed and deployed (as an extra --tag it is "
+            "always allowed).",
         ),
     ]
     for option in reversed(options):
@@ -128,27 +237,36 @@ class _Request:
 
 
 def _request(params: dict[str, Any], *, push: bool) -> _Request:
-    """Resolve the name, tag and credentials from the CLI parameters (nothing built yet)."""
+    """Resolve the name, tags and credentials from the CLI parameters (nothing built yet)."""
     from bumper.build.engine import BuildOptions, Progress
     from bumper.build.source import source_context
-    from bumper.build.tags import resolve_tag
+    from bumper.build.tags import resolve_tags
 
     progress = Progress()
     password = _password(params["password_stdin"])
     context = source_context(params["context"])
-    image, tag = resolve_tag(params["name"], params["tag"], context)
+    image, tags = resolve_tags(params["name"], params["tag"], context)
     options = BuildOptions(
         image=image,
-        tag=tag,
+        tag=tags[0],
+        extra_tags=tags[1:],
         context=params["context"],
         dockerfile=params["dockerfile"],
         build_args=params["build_args"],
         target=params["target"],
         labels=params["labels"],
-        platform=params["platform"],
+        platform=",".join(params["platforms"]) or None,
         pull=params["pull"],
         no_cache=params["no_cache"],
-        cache_from=tuple(params["cache_from"]),
+        cache_from=params["cache_from"],
+        cache_to=params["cache_to"],
+        secrets=params["secrets"],
+        ssh=tuple(params["ssh"]),
+        network=params["network"],
+        build_contexts=dict(params["build_contexts"]),
+        provenance=params["provenance"],
+        sbom=params["sbom"],
+        docker_cli=params["docker_cli"],
         push=push,
         allow_latest=params["allow_latest"],
         username=params["username"],
@@ -179,12 +297,16 @@ output_option = click.option(
 @click.option("--push/--no-push", default=True, show_default=True, help="Push after building.")
 @output_option
 def build_command(push: bool, output: str, **params: Any) -> None:
-    """Build NAME[:TAG] with the Docker engine, push it, and print NAME:TAG@DIGEST.
+    """Build NAME[:TAG], push it, and print NAME:TAG@DIGEST.
 
-    Progress goes to stderr; stdout carries only the result. The digest is the manifest
-    digest the registry reports for the tag, read back after the push. Dockerfiles that
-    need BuildKit (RUN --mount, heredocs) are refused: build those with
-    docker/build-push-action and run `bumper set-image NAME:TAG@DIGEST`.
+    BuildKit whenever the machine has it: `docker buildx build` when the buildx plugin
+    answers, else the engine's BuildKit through a docker CLI that drives it
+    (DOCKER_BUILDKIT=1 docker build), else the docker SDK's legacy builder, which refuses
+    Dockerfiles that need BuildKit (RUN --mount, heredocs). One progress line says which.
+    An option the builder cannot do is an error, never ignored.
+
+    Progress goes to stderr; stdout carries only the result. The digest is the one the
+    registry holds for the pushed tag: from buildx's metadata, else read back after the push.
     """
 
     def body() -> None:
