@@ -79,8 +79,9 @@ class Builder:
         return f"builder: the docker SDK's legacy builder ({self.reason})"
 
 
-def _probe(argv: list[str], env: Mapping[str, str]) -> str | None:
-    """stdout of a quick CLI query, or None when it fails or is not there."""
+def _probe(argv: list[str], env: Mapping[str, str], *, any_status: bool = False) -> str | None:
+    """stdout of a quick CLI query, or None when it is not there or fails (unless
+    ``any_status``: ``docker version`` still describes the client when the engine is down)."""
     try:
         done = subprocess.run(
             argv,
@@ -92,7 +93,7 @@ def _probe(argv: list[str], env: Mapping[str, str]) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    return done.stdout.strip() if done.returncode == 0 or any_status else None
 
 
 def buildx_version(cli: str, env: Mapping[str, str]) -> str | None:
@@ -106,18 +107,24 @@ def buildx_version(cli: str, env: Mapping[str, str]) -> str | None:
 
 def builtin_buildkit_version(cli: str, env: Mapping[str, str]) -> str | None:
     """The CLI's version when it drives the engine's BuildKit itself (CLI < 23 talking to a
-    Linux engine ≥ 18.09), else None."""
-    out = _probe([cli, "version", "--format", "{{json .}}"], env)
+    Linux engine ≥ 18.09), else None.
+
+    An engine that does not answer does not rule the CLI out: connecting to it comes next
+    and says clearly that it is down.
+    """
+    out = _probe([cli, "version", "--format", "{{json .}}"], env, any_status=True)
     if not out:
         return None
     try:
         info = json.loads(out)
-        client, server = info["Client"]["Version"], info.get("Server") or {}
+        client, server = info["Client"]["Version"], info.get("Server")
     except (ValueError, KeyError, TypeError):
         return None
     if _major_minor(client)[0] > _LAST_BUILTIN_BUILDKIT_MAJOR:
         return None
-    if server.get("Os") != "linux" or _major_minor(str(server.get("Version", ""))) < (18, 9):
+    if server is not None and (
+        server.get("Os") != "linux" or _major_minor(str(server.get("Version", ""))) < (18, 9)
+    ):
         return None
     return str(client)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from bumper.build.buildkit import (
     BUILDX,
     ENGINE,
+    OUTPUT_TAIL_LINES,
     SDK,
     Builder,
     CliBuild,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     import docker
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
-OUTPUT_TAIL_LINES = 5
 
 # 401/403 as whole numbers only: a digest in a message must not look like one.
 _AUTH_ERROR = re.compile(
@@ -256,9 +256,9 @@ def build_and_push(
     reference = f"{options.image}:{options.tag}"
     with progress.group(f"Build {reference}"):
         if builder.kind == ENGINE:
-            image_id = _engine_buildkit(
-                options, builder, path, labels, tags, progress, environ, scrub_values
-            )
+            # The engine's BuildKit builds through the CLI; the SDK pushes, as for the SDK.
+            built = _run_cli(options, builder, path, labels, tags, progress, environ, scrub_values)
+            image_id = built.image_id
         else:
             image_id = build_image(client, options, path, labels, progress)
             for tag in tags[1:]:
@@ -359,20 +359,6 @@ def _run_cli(
         return read_report(builder, report)
 
 
-def _engine_buildkit(
-    options: BuildOptions,
-    builder: Builder,
-    path: Path,
-    labels: Mapping[str, str],
-    tags: tuple[str, ...],
-    progress: Progress,
-    environ: Mapping[str, str],
-    scrub_values: tuple[str, ...],
-) -> str:
-    """Build with the engine's BuildKit; return the image ID (the push is the SDK's)."""
-    return _run_cli(options, builder, path, labels, tags, progress, environ, scrub_values).image_id
-
-
 def _buildx(
     options: BuildOptions,
     builder: Builder,
@@ -435,7 +421,7 @@ def _cli_build_error(
     if (
         builder.kind == BUILDX
         and options.push
-        and re.search(r"failed to push|push(ing)? ", message)
+        and re.search(r"failed to push|failed to authorize|push access denied", message)
     ):
         return _registry_error(registry_of(options.image), message, secrets)
     if "network bridge not found" in message:
