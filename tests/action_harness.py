@@ -13,20 +13,33 @@ environment: ``GITHUB_WORKSPACE``, ``GITHUB_ACTION_PATH``, ``GITHUB_OUTPUT``,
 them. A ``${{ }}`` inside a ``run:`` script fails the run: inputs must reach scripts
 only through ``env:``.
 
-``make_fast_venv`` makes a virtual environment that runs bumper from this checkout
-without pip (the dependencies come from the interpreter's site-packages); pointing
-``BUMPER_ACTION_VENV`` at it makes action.yml skip its installation step.
+A step's ``if:`` is evaluated as the runner does (``==``/``!=`` compare strings without
+regard to case, ``&&``, ``||``, ``!``, parentheses; the implicit ``success()``). The
+``uses:`` steps the action has are emulated: ``actions/cache/restore`` and
+``actions/cache/save`` (pinned by commit SHA) keep entries in a folder that stands for
+the repository's Actions cache, archived like the real action does (GNU tar with paths
+relative to the workspace and ``-P``, zstd when installed), keyed on the key and a
+version made from the paths and the compression. Tests pass the same folder to two runs
+to show a second job restoring what the first saved.
+
+``copy_action`` lays the action out as the runner downloads it. ``make_fast_venv`` makes
+a virtual environment that runs bumper from this checkout without pip (the dependencies
+come from the interpreter's site-packages); pointing ``BUMPER_ACTION_VENV`` at it makes
+action.yml skip its installation steps.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +48,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # The environment a runner's job starts from, besides what the harness sets.
 INHERITED = ("PATH", "LANG", "LC_ALL", "DOCKER_HOST", "PIP_FIND_LINKS", "PIP_CERT")
+
+
+# The keys a composite action's step may have that the harness models.
+STEP_KEYS = {
+    "run": {"name", "id", "if", "shell", "env", "run", "working-directory"},
+    "uses": {"name", "id", "if", "uses", "with"},
+}
 
 
 class HarnessError(AssertionError):
@@ -50,6 +70,8 @@ class ActionRun:
     summary: str
     log: str
     steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Seconds each step that ran took, by step id.
+    durations: dict[str, float] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[str]:
@@ -163,6 +185,231 @@ class Contexts:
         return EXPRESSION.sub(lambda match: self.lookup(match.group(1)), text)
 
 
+CONDITION_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<op>==|!=|&&|\|\||!|\(|\))|(?P<word>[A-Za-z_][\w.-]*))"
+)
+Value = str | bool | None
+
+
+class Condition:
+    """A step's ``if:``, evaluated as the runner does.
+
+    The harness stops at the first failing step, so the implicit ``success()`` always
+    holds; the other status functions (``always()``, ``failure()``, ``cancelled()``) and
+    every other function are refused as not modelled.
+    """
+
+    def __init__(self, text: str, contexts: Contexts) -> None:
+        wrapped = re.fullmatch(r"\s*\$\{\{(.*)\}\}\s*", text, re.DOTALL)
+        self.text = wrapped.group(1) if wrapped else text
+        self.contexts = contexts
+        self.tokens = list(self._tokenize(self.text))
+        self.position = 0
+
+    def holds(self) -> bool:
+        """Whether the step runs."""
+        value = self._or()
+        if self.position != len(self.tokens):
+            raise HarnessError(f"if: {self.text}: unexpected {self.tokens[self.position][1]!r}")
+        return bool(value)
+
+    def _tokenize(self, text: str) -> Iterator[tuple[str, str]]:
+        position = 0
+        while text[position:].strip():
+            match = CONDITION_TOKEN.match(text, position)
+            if not match:
+                raise HarnessError(f"if: {text}: cannot read {text[position:]!r}")
+            kind = match.lastgroup
+            assert kind is not None
+            yield kind, match.group(kind)
+            position = match.end()
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.position][1] if self.position < len(self.tokens) else None
+
+    def _take(self) -> tuple[str, str]:
+        if self.position == len(self.tokens):
+            raise HarnessError(f"if: {self.text}: ends too early")
+        self.position += 1
+        return self.tokens[self.position - 1]
+
+    def _or(self) -> Value:
+        # GitHub's && and || return an operand, like JavaScript's.
+        value = self._and()
+        while self._peek() == "||":
+            self._take()
+            right = self._and()
+            value = value if bool(value) else right
+        return value
+
+    def _and(self) -> Value:
+        value = self._not()
+        while self._peek() == "&&":
+            self._take()
+            right = self._not()
+            value = right if bool(value) else value
+        return value
+
+    def _not(self) -> Value:
+        if self._peek() == "!":
+            self._take()
+            return not bool(self._not())
+        return self._comparison()
+
+    def _comparison(self) -> Value:
+        left = self._primary()
+        if self._peek() in ("==", "!="):
+            operator = self._take()[1]
+            equal = _equal(left, self._primary())
+            return equal if operator == "==" else not equal
+        return left
+
+    def _primary(self) -> Value:
+        kind, text = self._take()
+        if text == "(" and kind == "op":
+            value = self._or()
+            if self._take()[1] != ")":
+                raise HarnessError(f"if: {self.text}: missing )")
+            return value
+        if kind == "string":
+            return text[1:-1].replace("''", "'")
+        if kind != "word":
+            raise HarnessError(f"if: {self.text}: unexpected {text!r}")
+        if self._peek() == "(":
+            self._take()
+            if text != "success" or self._take()[1] != ")":
+                raise HarnessError(f"if: {self.text}: {text}() is not modelled by the harness")
+            return True
+        literals: dict[str, Value] = {"true": True, "false": False, "null": None}
+        return literals[text] if text in literals else self.contexts.lookup(text)
+
+
+def _equal(left: Value, right: Value) -> bool:
+    """GitHub's ==: strings compare without regard to case; mixed types compare as numbers."""
+    if isinstance(left, str) and isinstance(right, str):
+        return left.casefold() == right.casefold()
+    if type(left) is type(right):
+        return left == right
+    return _number(left) == _number(right)
+
+
+def _number(value: Value) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value) if value.strip() else 0.0
+    except ValueError:
+        return float("nan")
+
+
+# --- the actions a composite step may use, emulated ------------------------------------
+
+EmulatedAction = Callable[[Mapping[str, str], Path, Path], tuple[dict[str, str], str]]
+
+
+def _emulated(uses: str) -> EmulatedAction:
+    name, _, ref = uses.partition("@")
+    if not re.fullmatch(r"[0-9a-f]{40}", ref):
+        raise HarnessError(f"uses: {uses}: not pinned to a full commit SHA")
+    emulated: dict[str, EmulatedAction] = {
+        "actions/cache/restore": _restore_cache,
+        "actions/cache/save": _save_cache,
+    }
+    if name not in emulated:
+        raise HarnessError(f"uses: {name}: not emulated by the harness")
+    return emulated[name]
+
+
+def _compression() -> tuple[str, str, list[str], list[str]]:
+    """actions/cache's choice: zstd when the runner has it, else gzip.
+
+    Returns the method (part of the cache version), the archive's name and tar's options to
+    create and to extract it.
+    """
+    if shutil.which("zstdmt") and shutil.which("unzstd"):
+        zstd = ["--use-compress-program"]
+        return "zstd-without-long", "cache.tzst", [*zstd, "zstdmt"], [*zstd, "unzstd"]
+    return "gzip", "cache.tgz", ["-z"], ["-z"]
+
+
+def _cache_entry(
+    inputs: Mapping[str, str], store: Path, method: str
+) -> tuple[list[str], str, Path]:
+    """The paths, the key and the folder of the entry they name in ``store``."""
+    unknown = sorted(set(inputs) - {"path", "key"})
+    if unknown:
+        raise HarnessError(f"actions/cache inputs not modelled by the harness: {unknown}")
+    paths = [line.strip() for line in inputs.get("path", "").split("\n") if line.strip()]
+    key = inputs.get("key", "")
+    if not paths or not key:
+        raise HarnessError("actions/cache: path and key are required")
+    if any(char in path for path in paths for char in "*?[!"):
+        raise HarnessError("actions/cache: glob patterns are not modelled by the harness")
+    # An entry is found by its key and a version made from the paths and the compression:
+    # the same key with other paths is another entry.
+    version = hashlib.sha256("|".join([*paths, method, "1.0"]).encode()).hexdigest()
+    entry = store / hashlib.sha256(f"{version}|{key}".encode()).hexdigest()[:32]
+    return paths, key, entry
+
+
+def _restore_cache(
+    inputs: Mapping[str, str], workspace: Path, store: Path
+) -> tuple[dict[str, str], str]:
+    method, name, _, extract = _compression()
+    _, key, entry = _cache_entry(inputs, store, method)
+    if not (entry / name).is_file():
+        # Like the real action, a miss leaves cache-hit unset.
+        return {"cache-primary-key": key}, f"Cache not found for input keys: {key}\n"
+    done = subprocess.run(
+        ["tar", "-xf", str(entry / name), "-P", "-C", str(workspace), *extract],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        return {"cache-primary-key": key}, f"::warning::Failed to restore: {done.stderr.strip()}\n"
+    outputs = {"cache-hit": "true", "cache-primary-key": key, "cache-matched-key": key}
+    return outputs, f"Cache restored from key: {key}\n"
+
+
+def _save_cache(
+    inputs: Mapping[str, str], workspace: Path, store: Path
+) -> tuple[dict[str, str], str]:
+    method, name, create, _ = _compression()
+    paths, key, entry = _cache_entry(inputs, store, method)
+    found = [workspace / path for path in paths if (workspace / path).exists()]
+    if not found:
+        return {}, (
+            "::warning::Path Validation Error: Path(s) specified in the action for caching"
+            " do(es) not exist, hence no cache is being saved.\n::warning::Cache save failed.\n"
+        )
+    if (entry / name).exists():
+        # Entries are immutable: the first job to save a key wins.
+        return {}, (
+            f"Failed to save: Unable to reserve cache with key {key}, another job may be"
+            " creating this cache.\n::warning::Cache save failed.\n"
+        )
+    store.mkdir(parents=True, exist_ok=True)
+    staging = store / f".staging-{uuid.uuid4()}"
+    staging.mkdir()
+    try:
+        # Paths relative to the workspace (../../ for the tool cache) and -P, as the action.
+        manifest = "\n".join(os.path.relpath(path, workspace) for path in found)
+        (staging / "manifest.txt").write_text(manifest)
+        done = subprocess.run(
+            ["tar", "--posix", "-cf", name, "--exclude", name, "-P", "-C", str(workspace),
+             "--files-from", "manifest.txt", *create],
+            cwd=staging, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            return {}, f"::warning::Failed to save: {done.stderr.strip()}\n"
+        entry.mkdir()
+        os.replace(staging / name, entry / name)
+    finally:
+        shutil.rmtree(staging)
+    return {}, f"Cache saved with key: {key}\n"
+
+
 def run_action(
     inputs: Mapping[str, str],
     *,
@@ -176,6 +423,8 @@ def run_action(
     token: str = "ghs_test-harness-token",
     env: Mapping[str, str] | None = None,
     action_path: Path = ROOT,
+    actions_cache: Path | None = None,
+    until: str | None = None,
     timeout: float = 600,
 ) -> ActionRun:
     """Run the composite action in ``action_path`` with ``inputs`` (kebab-case names).
@@ -183,7 +432,9 @@ def run_action(
     ``workspace`` is ``GITHUB_WORKSPACE`` (and the steps' working directory); ``temp``
     holds ``RUNNER_TEMP``, the tool cache (unless ``env`` sets ``RUNNER_TOOL_CACHE``), the
     event file and the command files. ``env`` adds variables to the job's environment
-    (``GITHUB_SERVER_URL``, ``BUMPER_ACTION_VENV`` …).
+    (``GITHUB_SERVER_URL``, ``BUMPER_ACTION_VENV`` …). ``actions_cache`` is the folder
+    standing for the repository's Actions cache (default: an empty one in ``temp``).
+    ``until`` stops after the step with that id.
     """
     action = load_action(action_path)
     declared = action.get("inputs") or {}
@@ -192,6 +443,10 @@ def run_action(
         raise HarnessError(f"unexpected inputs {unknown} (not declared in action.yml)")
     if action["runs"]["using"] != "composite":
         raise HarnessError("the harness runs composite actions only")
+    steps = action["runs"]["steps"]
+    if until is not None and until not in [step.get("id") for step in steps]:
+        raise HarnessError(f"until={until!r}: no step has that id")
+    actions_cache = actions_cache or temp / "actions-cache"
 
     sha = sha or _head(workspace) or "0" * 40
     runner_temp = temp / "runner-temp"
@@ -261,11 +516,12 @@ def run_action(
 
     log: list[str] = []
     summary: list[str] = []
+    durations: dict[str, float] = {}
     returncode = 0
-    for index, step in enumerate(action["runs"]["steps"]):
-        step_id = step.get("id", f"__step{index}")
-        if set(step) - {"name", "id", "shell", "env", "run", "working-directory"}:
-            raise HarnessError(f"step {step_id}: keys the harness does not model: {sorted(step)}")
+
+    def run_step(index: int, step_id: str, step: dict[str, Any]) -> bool:
+        """Run a ``run:`` step as the runner does; whether it succeeded."""
+        nonlocal returncode
         if step.get("shell") != "bash":
             raise HarnessError(f"step {step_id}: only shell: bash is modelled")
         script = step["run"]
@@ -302,14 +558,35 @@ def run_action(
         added = [p for p in files["path"].read_text().splitlines() if p]
         if added:
             job_env["PATH"] = os.pathsep.join([*reversed(added), job_env.get("PATH", "")])
-        if done.returncode != 0:
-            returncode = done.returncode
+        returncode = done.returncode
+        return returncode == 0
+
+    for index, step in enumerate(steps):
+        step_id = step.get("id", f"__step{index}")
+        kind = "uses" if "uses" in step else "run"
+        if set(step) - STEP_KEYS[kind]:
+            raise HarnessError(f"step {step_id}: keys the harness does not model: {sorted(step)}")
+        started = time.perf_counter()
+        if "if" in step and not Condition(str(step["if"]), contexts).holds():
+            contexts.steps[step_id] = {}
+        elif kind == "uses":
+            emulate = _emulated(step["uses"])
+            with_ = {k: contexts.evaluate(str(v)) for k, v in (step.get("with") or {}).items()}
+            contexts.steps[step_id], text = emulate(with_, workspace, actions_cache)
+            log.append(text)
+            durations[step_id] = time.perf_counter() - started
+        else:
+            succeeded = run_step(index, step_id, step)
+            durations[step_id] = time.perf_counter() - started
+            if not succeeded:
+                break
+        if step_id == until:
             break
     outputs = {
         name: contexts.evaluate(str(spec.get("value", "")))
         for name, spec in (action.get("outputs") or {}).items()
     }
-    return ActionRun(returncode, outputs, "".join(summary), "".join(log), contexts.steps)
+    return ActionRun(returncode, outputs, "".join(summary), "".join(log), contexts.steps, durations)
 
 
 def _head(workspace: Path) -> str | None:
@@ -320,6 +597,22 @@ def _head(workspace: Path) -> str | None:
         check=False,
     )
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def copy_action(destination: Path) -> Path:
+    """The action as the runner downloads it: the repository's files (tracked, or new and
+    not ignored), no caches, build output or virtual environment."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
 
 
 def make_fast_venv(path: Path) -> Path:
