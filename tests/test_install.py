@@ -345,8 +345,9 @@ def test_the_commands_in_the_example_readmes_run_as_written_after_the_quick_star
     from the repository's root."""
     if not (ROOT / ".venv" / "bin" / "bumper").exists():
         pytest.skip("no .venv/bin/bumper: run bash .ci/install (the quick start) first")
-    lines = [line.strip() for line in readme.read_text().splitlines()]
-    commands = [line for line in lines if re.match(r"(\.venv/bin/)?bumper ", line)]
+    # Commands are the indented code lines that run bumper.
+    lines = readme.read_text().splitlines()
+    commands = [line.strip() for line in lines if re.match(r" {4}(\.venv/bin/)?bumper ", line)]
     assert commands
     for command in commands:
         assert command.startswith(".venv/bin/bumper "), (
