@@ -194,8 +194,9 @@ def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--docker-cli",
             envvar="BUMPER_DOCKER_CLI",
             metavar="PATH",
-            help="The docker CLI that builds [env BUMPER_DOCKER_CLI] (default: docker on "
-            "PATH, then /usr/bin/docker). DOCKER_BUILDKIT=0 selects the legacy builder.",
+            help="The docker CLI that builds [env BUMPER_DOCKER_CLI]. Default: docker on PATH "
+            "or /usr/bin/docker, whichever has buildx, else the one that drives the engine's "
+            "BuildKit (/usr/bin/docker first). DOCKER_BUILDKIT=0 selects the legacy builder.",
         ),
         click.option(
             "--username",
