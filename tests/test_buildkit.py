@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -26,9 +27,12 @@ from bumper.build.buildkit import (
     ENGINE,
     SDK,
     Builder,
+    CliBuild,
     PlainProgress,
     check_options,
     command,
+    login_config,
+    read_report,
     select_builder,
     syntax_directive,
 )
@@ -406,6 +410,57 @@ def test_plain_progress_finds_the_failing_step_its_error_and_output() -> None:
         "executor failed running [/bin/sh -c make]: exit code: 3",
         ["compiling", "error: missing semicolon"],
     )
+
+
+def test_buildx_logs_in_through_a_private_copy_of_the_docker_config(tmp_path: Path) -> None:
+    """--username with buildx: a temporary DOCKER_CONFIG mirrors the user's (builders stay)
+    with this registry's login; the user's own files are never written."""
+    user = tmp_path / "docker"
+    (user / "buildx").mkdir(parents=True)
+    original = {
+        "auths": {"ghcr.io": {"auth": "b2xkOm9sZA=="}, "other.io": {"auth": "eDp5"}},
+        "credHelpers": {"ghcr.io": "gcloud", "gcr.io": "gcloud"},
+    }
+    (user / "config.json").write_text(json.dumps(original))
+    with login_config("ghcr.io", "me", "pw-secret", {"DOCKER_CONFIG": str(user)}) as folder:
+        config = json.loads((Path(folder) / "config.json").read_text())
+        assert config["auths"] == {
+            "ghcr.io": {"auth": "bWU6cHctc2VjcmV0"},
+            "other.io": {"auth": "eDp5"},
+        }
+        assert config["credHelpers"] == {"gcr.io": "gcloud"}
+        assert (Path(folder) / "buildx").resolve() == user / "buildx"
+        assert (Path(folder) / "config.json").stat().st_mode & 0o077 == 0
+    assert not Path(folder).exists()
+    assert json.loads((user / "config.json").read_text()) == original
+
+
+def test_buildx_login_refuses_a_credential_store_it_would_bypass(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"credsStore": "desktop"}')
+    refused = pytest.raises(BumperError, match=re.escape("run `docker login ghcr.io` instead"))
+    with refused, login_config("ghcr.io", "me", "pw", {"DOCKER_CONFIG": str(tmp_path)}):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("builder", "report", "image_id", "digest"),
+    [
+        (ENGINE_BUILDER, "sha256:1d\n", "sha256:1d", None),
+        (
+            BUILDX_BUILDER,
+            '{"containerimage.config.digest": "sha256:c0", "containerimage.digest": "sha256:d1"}',
+            "sha256:c0",
+            "sha256:d1",
+        ),
+        # An index for several platforms has no one config: its digest names it.
+        (BUILDX_BUILDER, '{"containerimage.digest": "sha256:d2"}', "sha256:d2", "sha256:d2"),
+    ],
+)
+def test_what_the_cli_reports_after_a_build(
+    tmp_path: Path, builder: Builder, report: str, image_id: str, digest: str | None
+) -> None:
+    (tmp_path / "report").write_text(report)
+    assert read_report(builder, tmp_path / "report") == CliBuild(image_id, digest)
 
 
 # --- which builder this machine has ---------------------------------------------------------
