@@ -286,7 +286,7 @@ def test_images_lists_every_reference(run_bumper: Callable[..., Result], tmp_pat
     assert [
         (i["file"], i["line"], i["name"], i["tag"], i["shape"]) for i in document["images"]
     ] == [
-        ("kustomization.yaml", 2, "ghcr.io/acme/app", "2", "kustomize"),
+        ("kustomization.yaml", 4, "ghcr.io/acme/app", "2", "kustomize"),
         ("pod.yaml", 5, "ghcr.io/acme/app", "1.0.0", "workload"),
     ]
     assert document["warnings"][0]["file"] == "broken.yaml"

@@ -227,7 +227,8 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         "kustomization.yaml",
         "images: [{name: ghcr.io/acme/app, newTag: 1.0.0}]\n",
         f"ghcr.io/acme/app:1.0.1@{D1}",
-        f"images: [{{name: ghcr.io/acme/app, newTag: 1.0.1, digest: {D1}}}]\n",
+        # A ':' added inside {…} is quoted: libyaml-based readers refuse it plain.
+        f'images: [{{name: ghcr.io/acme/app, newTag: 1.0.1, digest: "{D1}"}}]\n',
     ),
     (
         "kustomize-rename-adds-newname",
@@ -501,11 +502,11 @@ CASES: list[tuple[str, str, str, str, str | None]] = [
         'spec: {containers: [{name: a, image: "ghcr.io/acme/app:2.0.0"}]}\n',
     ),
     (
-        "block-scalar-image-is-reported-not-edited",
+        "block-scalar-image-is-edited-on-its-line",
         "pod.yaml",
         "image: >-\n  ghcr.io/acme/app:1.0.0\n",
         "ghcr.io/acme/app:2.0.0",
-        None,
+        "image: >-\n  ghcr.io/acme/app:2.0.0\n",
     ),
     (
         "helm-pod-annotations-untouched",

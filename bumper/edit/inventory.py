@@ -9,7 +9,6 @@ from typing import Any
 
 from bumper.edit.files import collect_sources
 from bumper.edit.plan import ParsedFile, Problem, read_manifest, with_file
-from bumper.edit.shapes import find_sites
 from bumper.edit.yamltext import LineIndex
 from bumper.errors import BumperError
 
@@ -51,7 +50,9 @@ def list_images(
             continue
         assert isinstance(parsed, ParsedFile)
         lines = LineIndex(parsed.text.text)
-        for site in sorted(find_sites(parsed.documents, source.path.name), key=lambda s: s.offset):
+        for site in parsed.sites():
+            if site.echo or getattr(site, "doubtful", False):
+                continue  # the value is listed where it is written; not an image map
             line, column = lines.locate(site.offset)
             found.append(
                 Found(

@@ -10,14 +10,26 @@ import difflib
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bumper.edit.files import FileError, Source, TextFile, collect_sources, decode, write_all_atomic
+from bumper.edit.anchors import MAX_READS, Read, Readers, TooManyReads, foreign_read, render_path
+from bumper.edit.confirm import Mismatch, confirm_intended
+from bumper.edit.files import (
+    FileError,
+    Source,
+    TextFile,
+    collect_sources,
+    decode,
+    read_regular,
+    write_all_atomic,
+)
+from bumper.edit.nonmanifest import config_by_content, refusal
 from bumper.edit.prefilter import Prefilter
 from bumper.edit.reference import canonical_name, format_reference
-from bumper.edit.shapes import Edit, Site, Wanted, find_sites
+from bumper.edit.shapes import Edit, Site, Wanted, find_sites, skipped_key
+from bumper.edit.shapes.site import CannotEdit, splice
 from bumper.edit.target import Target, parse_target
 from bumper.edit.versions import is_downgrade
 from bumper.edit.yamltext import (
@@ -151,8 +163,8 @@ class Plan:
                 continue
             name = plan.source.display
             for line in difflib.unified_diff(
-                plan.text.text.splitlines(keepends=True),
-                plan.updated.splitlines(keepends=True),
+                _git_lines(plan.text.text),
+                _git_lines(plan.updated),
                 fromfile=f"a/{name.lstrip('/')}",
                 tofile=f"b/{name.lstrip('/')}",
             ):
@@ -162,15 +174,13 @@ class Plan:
         return "".join(chunks)
 
     def apply(self) -> list[Path]:
-        """Write every changed file atomically; refuse if a file changed since planning."""
+        """Write every changed file atomically, all or none; StaleFile (nothing written)
+        when a file changed on disk since planning: plan again and retry."""
         changed = [plan for plan in self.files if plan.changed]
-        for plan in changed:
-            if plan.source.path.read_bytes() != plan.original_bytes:
-                raise BumperError(
-                    f"{plan.source.display}: changed on disk while planning; nothing written"
-                )
         try:
-            write_all_atomic([(p.source.path.resolve(), p.new_bytes()) for p in changed])
+            write_all_atomic(
+                [(p.source.path.resolve(), p.original_bytes, p.new_bytes()) for p in changed]
+            )
         except OSError as error:
             where = error.filename or "a manifest folder"
             raise BumperError(
@@ -187,6 +197,14 @@ class Plan:
             "warnings": [p.to_dict() for p in self.problems if not p.explicit],
             "files": [plan.source.display for plan in self.files if plan.changed],
         }
+
+
+def _git_lines(text: str) -> list[str]:
+    """Lines as git cuts them: at LF only (CR, NEL, U+2028 stay inside a line), so the
+    diff is a patch ``git apply`` accepts."""
+    lines = text.split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
 
 
 def wanted_for(site: Site, target: Target) -> Wanted:
@@ -207,47 +225,39 @@ def wanted_for(site: Site, target: Target) -> Wanted:
     return Wanted(name, tag, digest)
 
 
-def splice(text: str, edits: Iterable[Edit]) -> str:
-    """Apply non-overlapping edits (insertions at one offset keep their order)."""
-    ordered = sorted(
-        enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[1].order, item[0])
-    )
-    parts: list[str] = []
-    position = 0
-    for _, edit in ordered:
-        if edit.start < position:
-            raise AssertionError(f"overlapping edits at offset {edit.start}")
-        parts.append(text[position : edit.start])
-        parts.append(edit.new)
-        position = edit.end
-    parts.append(text[position:])
-    return "".join(parts)
-
-
 def _describe(w: Wanted) -> str:
     return format_reference(w.name, w.tag, w.digest)
 
 
 @dataclass
 class ParsedFile:
-    """A manifest read and parsed, ready for shapes to search."""
+    """A manifest read and parsed, ready for shapes to search. ``complete``: every
+    document was parsed (a walk may parse only those that can hold the image)."""
 
     source: Source
     data: bytes
     text: TextFile
     documents: list[Document]
+    complete: bool = True
+
+    def sites(self) -> list[Site]:
+        """Every reference in the file, in the order of their places."""
+        found = find_sites(self.text.text, self.documents, self.source.path.name)
+        return sorted(found, key=lambda site: site.offset)
 
 
 def read_manifest(
     source: Source, prefilter: Prefilter | None = None
 ) -> ParsedFile | Problem | None:
     """Read and parse one file; None when ``prefilter`` says it cannot hold the image
-    (then only the documents that may hold it are parsed)."""
+    (then only the documents that may hold it are parsed) or when a walk found CI
+    configuration (named explicitly, that is an error)."""
     if source.template:
         return Problem(source.display, 1, 1, "a Helm chart template: never edited", False)
+    if source.skip is not None:
+        return Problem(source.display, 1, 1, source.skip, False)
     try:
-        with open(source.path, "rb") as handle:
-            data = handle.read()
+        data = read_regular(source.path)
     except OSError as error:
         if not source.explicit and isinstance(error, (FileNotFoundError, IsADirectoryError)):
             return None  # tracked by git but deleted, or a submodule: nothing to read
@@ -260,73 +270,104 @@ def read_manifest(
         if source.path.suffix == ".json":
             # Tabs indent JSON but not YAML; spaces have the same length, so offsets hold.
             text = text.replace("\t", " ")
+        complete = True
         if prefilter is None:
             documents = parse_text(text)
         else:
-            documents = parse_documents_matching(text, prefilter.text_may_hold)
+            documents, complete = parse_documents_matching(text, prefilter.text_may_hold)
     except (YamlError, FileError) as error:
         return Problem(source.display, error.line, error.column, error.message, source.explicit)
-    return ParsedFile(source, data, text_file, documents)
+    config = config_by_content(documents)
+    if config is not None:
+        if source.explicit:
+            return Problem(source.display, 1, 1, refusal(source.display, config), True)
+        return None
+    return ParsedFile(source, data, text_file, documents, complete)
 
 
-def _plan_file(
-    source: Source, target: Target, allow_downgrade: bool, prefilter: Prefilter
-) -> FilePlan | Problem | None:
-    """Plan one file; None when it holds no reference to the target."""
-    # Named files are always parsed: one that is broken must fail the run.
-    parsed = read_manifest(source, None if source.explicit else prefilter)
-    if not isinstance(parsed, ParsedFile):
-        return parsed
-    data, text_file, documents = parsed.data, parsed.text, parsed.documents
-    text = text_file.text
-    plan = FilePlan(source, data, text_file, text)
-    lines = LineIndex(text)
-    edits: dict[tuple[int, int, int], Edit] = {}
-    canonical = target.canonical
-    sites = sorted(find_sites(documents, source.path.name), key=lambda s: s.offset)
-    # Which repositories read each anchored scalar: such a value may be shared.
-    readers: dict[int, set[str]] = {}
-    if any(doc.anchors for doc in documents):
-        for site in sites:
-            for scalar in site.scalars():
-                if scalar.anchor:
-                    readers.setdefault(id(scalar), set()).add(canonical_name(site.name))
-    for site in sites:
-        if canonical_name(site.name) != canonical:
-            continue
-        line, column = lines.locate(site.offset)
+class _FilePlanner:
+    """Plans one file: which references change, which are skipped and why, and the
+    edits, each made once however many references read it."""
+
+    def __init__(self, parsed: ParsedFile, target: Target, allow_downgrade: bool) -> None:
+        self.parsed = parsed
+        self.target = target
+        self.allow_downgrade = allow_downgrade
+        self.text = parsed.text.text
+        self.plan = FilePlan(parsed.source, parsed.data, parsed.text, self.text)
+        self.lines = LineIndex(self.text)
+        self.edits: list[Edit] = []
+        self.planned: set[Edit] = set()
+        self.readers: Readers | None = None
+
+    def run(self) -> FilePlan | Problem | None:
+        canonical = self.target.canonical
+        sites = self.parsed.sites()
+        mine = [s for s in sites if canonical_name(s.name) == canonical]
+        if not mine:
+            return None
+        # Every place a reference to this image reads a value from: an edit of a value
+        # also read anywhere else would change that place too.
+        self.reads = {(id(holder), key) for s in mine for holder, key in s.reads()}
+        self.others = {
+            (id(holder), key): s.name for s in sites if s not in mine for holder, key in s.reads()
+        }
+        if any(doc.aliases for doc in self.parsed.documents):
+            self.readers = Readers(self.parsed.documents)
+        for site in mine:
+            if not site.echo:
+                self.site(site)
+        if self.edits:
+            if not self.parsed.complete:
+                # A walk parsed only the documents naming the image: before the file is
+                # rewritten the rest must parse too (as when it is named), and the edits
+                # are planned again on the whole stream so they can be confirmed on it.
+                try:
+                    documents = parse_text(self.text)
+                except YamlError as error:
+                    source = self.parsed.source
+                    return Problem(source.display, error.line, error.column, error.message, False)
+                whole = replace(self.parsed, documents=documents, complete=True)
+                return _FilePlanner(whole, self.target, self.allow_downgrade).run()
+            self.plan.updated = splice(self.text, self.edits)
+            if any(edit.structural for edit in self.edits):
+                self.confirm()
+        return self.plan
+
+    def site(self, site: Site) -> None:
+        source = self.parsed.source
+        line, column = self.lines.locate(site.offset)
         current = _describe(site.current)
-        wanted = wanted_for(site, target)
+        wanted = wanted_for(site, self.target)
         reason = site.problem
         if (
             reason is None
             and wanted != site.current
-            and not allow_downgrade
+            and not self.allow_downgrade
             and is_downgrade(site.tag, wanted.tag)
         ):
             reason = f"downgrade {site.tag} → {wanted.tag} (use --allow-downgrade)"
         unchanged = wanted == site.current and not site.requote
-        site_edits = [] if reason or unchanged else site.edits(text, wanted)
-        reason = reason or _shared_with_other(site, site_edits, readers, canonical)
-        if site_edits and any(
-            (e.start, e.end, e.order) in edits and edits[(e.start, e.end, e.order)] != e
-            for e in site_edits
-        ):
-            reason = "shares an anchored value with another reference that gets another value"
+        edits: list[Edit] = []
+        if reason is None and not unchanged:
+            try:
+                edits = site.edits(self.text, wanted)
+            except CannotEdit as error:
+                reason = error.message
+        reason = reason or self.shared(edits) or self.conflict(edits)
         if reason is not None:
-            plan.skips.append(
+            self.plan.skips.append(
                 Skip(source.display, line, column, site.shape, site.name, current, reason)
             )
-            continue
+            return
         if unchanged:
-            plan.unchanged += 1
-            continue
-        # An edit already planned through the same anchored value is made once.
-        edits.update(((e.start, e.end, e.order), e) for e in site_edits)
-        replaced = [e for e in site_edits if e.start < e.end] or site_edits
-        first = min(replaced, key=lambda e: e.start)
-        line, column = lines.locate(first.start if first.start < first.end else site.offset)
-        plan.changes.append(
+            self.plan.unchanged += 1
+            return
+        for edit in edits:
+            if edit not in self.planned:
+                self.planned.add(edit)
+                self.edits.append(edit)
+        self.plan.changes.append(
             Change(
                 source.display,
                 line,
@@ -341,52 +382,103 @@ def _plan_file(
                 wanted.digest,
             )
         )
-    if edits:
-        plan.updated = splice(text, edits.values())
-        if any(edit.structural for edit in edits.values()):
-            _confirm(plan, target)
-    if not plan.changes and not plan.skips and not plan.unchanged:
+
+    def conflict(self, edits: list[Edit]) -> str | None:
+        """A reason when an edit overlaps a different edit already planned (two references
+        that share a value but want different values)."""
+        for edit in edits:
+            if edit in self.planned:
+                continue
+            for other in self.planned:
+                same_point = edit.start == edit.end == other.start == other.end
+                if same_point or (edit.start < other.end and other.start < edit.end):
+                    return "shares an anchored value with another reference that gets another value"
         return None
-    return plan
+
+    def shared(self, edits: list[Edit]) -> str | None:
+        """A reason to leave the reference alone when a value it would change is also read
+        somewhere that is not a reference to this image (through an alias or merge key)."""
+        if self.readers is None:
+            return None
+        readers = self.readers
+        for edit in edits:
+            for meaning in edit.meanings:
+                try:
+                    if meaning.action in ("set", "inner"):
+                        reads = readers.reads_of_value(meaning.node)
+                    else:
+                        key = meaning.key if meaning.action == "insert" else meaning.key.value
+                        reads = readers.reads_of_key(meaning.node, key)
+                except TooManyReads:
+                    return f"its value is read from more than {MAX_READS} places through aliases"
+                read = foreign_read(reads, self.other_reference, _never_edited_path)
+                if read is not None:
+                    return self.describe(read)
+        return None
+
+    def other_reference(self, read: Read) -> bool:
+        key = (id(read.holder), read.key)
+        return key in self.others and key not in self.reads
+
+    def describe(self, read: Read) -> str:
+        if not _never_edited_path(read.path):
+            other = self.others[(id(read.holder), read.key)]
+            return f"its value is shared through an anchor with {other}"
+        where = f" (line {self.lines.locate(read.where)[0]})" if read.where is not None else ""
+        place = render_path(read.path)
+        return f"its value is also read at {place}{where}, which bumper never edits"
+
+    def confirm(self) -> None:
+        """Re-read the edited text: it must parse, load to the same data except the
+        intended values, and hold exactly the wanted references (Renovate's
+        replace-then-re-extract, and more)."""
+        plan, display = self.plan, self.parsed.source.display
+        try:
+            documents = parse_text(plan.updated)
+        except YamlError as error:
+            raise BumperError(
+                f"{display}: internal error, the edit would break the file "
+                f"({error.message} at line {error.line}); nothing written"
+            ) from None
+        try:
+            confirm_intended(self.parsed.documents, documents, self.edits)
+        except Mismatch as error:
+            raise BumperError(
+                f"{display}: internal error, the edit would change other data ({error}); "
+                "nothing written"
+            ) from None
+        sites = find_sites(plan.updated, documents, self.parsed.source.path.name)
+        new_target = self.target.new_name or self.target.match
+        expected = {c.new for c in plan.changes}
+        found = {
+            _describe(s.current)
+            for s in sites
+            if canonical_name(s.name) == canonical_name(new_target)
+        }
+        if not expected <= found:
+            raise BumperError(
+                f"{display}: internal error, the edited file does not hold "
+                f"{sorted(expected - found)[0]}; nothing written"
+            )
 
 
-def _shared_with_other(
-    site: Site, edits: list[Edit], readers: dict[int, set[str]], canonical: str
-) -> str | None:
-    """A reason to leave the site alone when a value it would change is also read,
-    through an anchor, by a reference to another image: that one would change too."""
-    for scalar in site.scalars():
-        others = readers.get(id(scalar), set()) - {canonical}
-        touched = any(
-            (e.start < scalar.end and e.end > scalar.start) or e.start == scalar.start == e.end
-            for e in edits
-        )
-        if others and touched:
-            return f"its value is shared through an anchor with {sorted(others)[0]}"
-    return None
+def _never_edited_path(path: tuple[str | int, ...]) -> bool:
+    """True for a place bumper never edits: under env, args, labels, annotations, a
+    Kubernetes object's metadata or status."""
+    if path[:1] == ("status",):
+        return True
+    return any(isinstance(key, str) and skipped_key(key) for key in path)
 
 
-def _confirm(plan: FilePlan, target: Target) -> None:
-    """Re-read the edited text: it must parse and hold exactly the wanted references
-    (Renovate's replace-then-re-extract)."""
-    try:
-        documents = parse_text(plan.updated)
-    except YamlError as error:
-        raise BumperError(
-            f"{plan.source.display}: internal error, the edit would break the file "
-            f"({error.message} at line {error.line}); nothing written"
-        ) from None
-    sites = find_sites(documents, plan.source.path.name)
-    new_target = target.new_name or target.match
-    expected = {c.new for c in plan.changes}
-    found = {
-        _describe(s.current) for s in sites if canonical_name(s.name) == canonical_name(new_target)
-    }
-    if not expected <= found:
-        raise BumperError(
-            f"{plan.source.display}: internal error, the edited file does not hold "
-            f"{sorted(expected - found)[0]}; nothing written"
-        )
+def _plan_file(
+    source: Source, target: Target, allow_downgrade: bool, prefilter: Prefilter
+) -> FilePlan | Problem | None:
+    """Plan one file; None when it holds no reference to the target."""
+    # Named files are always parsed whole: one that is broken must fail the run.
+    parsed = read_manifest(source, None if source.explicit else prefilter)
+    if not isinstance(parsed, ParsedFile):
+        return parsed
+    return _FilePlanner(parsed, target, allow_downgrade).run()
 
 
 # Below this many files a second process costs more than it saves; the work per file is

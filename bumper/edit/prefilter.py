@@ -3,60 +3,109 @@
 Reading every file is cheap; parsing is not. A file is parsed only when the last path
 component of the repository stands in it as a whole component (every spelling ends in
 it: Docker Hub short names, Helm ``registry``/``repository`` splits wherever they cut)
-*and* that occurrence sits where the shapes look for references: the value of an
-``image``/``repository``/``name``/``newName`` key, a sequence item, or an anchored
-value (read elsewhere through an alias). ``app`` inside ``apps/v1``, an env var, an
-annotation or ConfigMap data does not make a file worth parsing.
+*and* that occurrence sits where the shapes look for references: the value of a key a
+shape declares (``image``, ``repository``, ``name``, ``newName``, ``value`` …; see
+``bumper.edit.shapes.SHAPES``), a sequence item, an explicit ``?``/``:`` entry, a
+continuation line, or an anchored value (read elsewhere through an alias). ``app`` inside
+``apps/v1``, an env var, an annotation or ConfigMap data does not make a file worth
+parsing.
+
+It must never turn away a file that holds a reference (a walk finds exactly what naming
+each file finds; a property test holds it to that). Text YAML can spell in escapes (a
+double-quoted ``"\\x61pp"``) is the one way a name can hide from a text search: a file
+with escapes is searched again with the escapes decoded, and any occurrence counts.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from bumper.edit.reference import last_component
 
 _NAME_CHARS = "A-Za-z0-9._-"
-# What may stand on a line before a reference's last component, right up to it.
-_CONTEXT = r"""(?xm)
+
+
+@functools.lru_cache(maxsize=1)
+def _context() -> str:
+    """What may stand on a line before a reference's last component, right up to it."""
+    from bumper.edit.shapes import value_keys
+
+    keys = "|".join(sorted(re.escape(key) for key in value_keys()))
+    return rf"""(?xm)
     (?:
-        ^[ \t]*(?:-[ \t]+)*                                      # line start, sequence items
-      | [\[,][ \t]*                                              # a flow sequence item
-      | (?:^|[\s{,"'])(?:image|repository|name|newName)["']?[ \t]*:[ \t]*  # keys with references
-      | &\S+[ \t]+                                               # an anchored value
+        (?:^|(?<=\r))[ \t]*(?:[-?:][ \t]+)*                  # line start, - ? : indicators
+      | [\[,][ \t]*                                          # a flow sequence item
+      | (?:^|[\s{{,"'])(?:{keys})["']?[ \t]*:[ \t]*          # keys whose values hold names
+      | &\S+[ \t]+                                           # an anchored value
     )
-    (?:[&!]\S*[ \t]+)*                                           # anchor and tag properties
-    ["']?                                                        # a quote
-    [^\s"',\[\]{}]*                                              # registry and path
+    (?:[&!]\S*[ \t]+)*                                       # anchor and tag properties
+    ["']?                                                    # a quote
+    [^\s"',\[\]{{}}]*                                        # registry and path
     \Z"""
-_CONTEXT_TEXT = re.compile(_CONTEXT)
-_CONTEXT_BYTES = re.compile(_CONTEXT.encode())
+
+
+@functools.lru_cache(maxsize=1)
+def _contexts() -> tuple[re.Pattern[str], re.Pattern[bytes]]:
+    pattern = _context()
+    return re.compile(pattern), re.compile(pattern.encode())
+
+
+# YAML's double-quoted escapes that can spell a name's characters.
+_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|\r?\n[ \t]*)")
+
+
+def _unescape(text: str) -> str:
+    """``text`` with every double-quoted escape decoded wherever it stands (more than
+    YAML would, which only makes the check more willing)."""
+
+    def decode(match: re.Match[str]) -> str:
+        code = match.group(1) or match.group(2) or match.group(3)
+        return chr(int(code, 16)) if code else ""
+
+    return _ESCAPE.sub(decode, text)
+
+
+def _line_start(data: bytes | str, offset: int) -> int:
+    if isinstance(data, bytes):
+        return max(data.rfind(b"\n", 0, offset), data.rfind(b"\r", 0, offset)) + 1
+    return max(data.rfind("\n", 0, offset), data.rfind("\r", 0, offset)) + 1
 
 
 class Prefilter:
     """Cheap checks that never turn away a file holding a reference to ``name``."""
 
     def __init__(self, name: str) -> None:
-        self._plain = last_component(name).encode()
-        word = re.escape(last_component(name))
-        pattern = rf"(?<![{_NAME_CHARS}]){word}(?![{_NAME_CHARS}])"
+        self._word = last_component(name)
+        self._plain = self._word.encode()
+        pattern = rf"(?<![{_NAME_CHARS}]){re.escape(self._word)}(?![{_NAME_CHARS}])"
         self._word_text = re.compile(pattern)
         self._word_bytes = re.compile(pattern.encode())
+        self._context_text, self._context_bytes = _contexts()
 
     def file_may_hold(self, data: bytes) -> bool:
         """True when the raw file may hold a reference (before decoding)."""
+        if b"\\" in data and b'"' in data and self._escaped(data.decode("utf-8", "replace")):
+            return True
         if self._plain not in data:  # most files: one fast scan and done
             return False
         for match in self._word_bytes.finditer(data):
-            line_start = data.rfind(b"\n", 0, match.start()) + 1
-            if _CONTEXT_BYTES.search(data, line_start, match.start()):
+            start = _line_start(data, match.start())
+            if self._context_bytes.search(data, start, match.start()):
                 return True
         return False
 
     def text_may_hold(self, text: str, begin: int = 0, end: int | None = None) -> bool:
         """True when ``text[begin:end]`` (a document of a stream) may hold a reference."""
         end = len(text) if end is None else end
+        if "\\" in text[begin:end] and self._escaped(text[begin:end]):
+            return True
         for match in self._word_text.finditer(text, begin, end):
-            line_start = text.rfind("\n", 0, match.start()) + 1
-            if _CONTEXT_TEXT.search(text, line_start, match.start()):
+            start = _line_start(text, match.start())
+            if self._context_text.search(text, start, match.start()):
                 return True
         return False
+
+    def _escaped(self, text: str) -> bool:
+        """Escapes may spell the name, a key, or join lines: any occurrence counts."""
+        return bool(_ESCAPE.search(text)) and self._word in _unescape(text)

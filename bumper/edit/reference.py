@@ -132,7 +132,7 @@ def _explain(text: str) -> str:
             )
     if not rest:
         return "repository name is empty"
-    domain, path = _split_written_domain(rest)
+    domain, path = split_written_domain(rest)
     if domain is not None and not DOMAIN_RE.fullmatch(domain):
         return f"registry {domain!r} is not a valid host[:port]"
     if path != path.lower():
@@ -146,7 +146,7 @@ def _explain(text: str) -> str:
     return "does not match NAME[:TAG][@DIGEST]"
 
 
-def _split_written_domain(name: str) -> tuple[str | None, str]:
+def split_written_domain(name: str) -> tuple[str | None, str]:
     """Split off the domain exactly as the user wrote it (None when there is none)."""
     first, sep, rest = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
@@ -156,7 +156,7 @@ def _split_written_domain(name: str) -> tuple[str | None, str]:
 
 def split_domain(name: str) -> tuple[str, str]:
     """Split a repository name into (domain, path), applying Docker Hub's defaults."""
-    domain, path = _split_written_domain(name)
+    domain, path = split_written_domain(name)
     if domain is None:
         domain = DEFAULT_DOMAIN
     if domain == LEGACY_DEFAULT_DOMAIN:

@@ -63,14 +63,19 @@ class Scalar:
 
 
 class Alias:
-    """A ``*name`` reference; resolved on demand, never expanded while walking."""
+    """A ``*name`` reference to the node ``target`` it names, never expanded while walking.
 
-    __slots__ = ("anchor", "end", "start")
+    ``target`` is the most recent definition of the anchor *before* the alias, as YAML
+    says: a name may be anchored again later in the same document.
+    """
 
-    def __init__(self, anchor: str, start: int, end: int) -> None:
+    __slots__ = ("anchor", "end", "start", "target")
+
+    def __init__(self, anchor: str, start: int, end: int, target: Node) -> None:
         self.anchor = anchor
         self.start = start
         self.end = end
+        self.target = target
 
 
 class Mapping:
@@ -118,16 +123,47 @@ Node = Scalar | Alias | Mapping | Sequence
 
 @dataclass
 class Document:
-    """One YAML document of a stream, with its anchors (name → the node defined there)."""
+    """One YAML document of a stream; ``aliases`` lists its ``*name`` nodes in order."""
 
     root: Node | None
-    anchors: dict[str, Node] = field(default_factory=dict)
+    aliases: list[Alias] = field(default_factory=list)
 
     def resolve(self, node: Node | None) -> Node | None:
-        """Follow an alias to the node its anchor names (one step: anchors hold no aliases)."""
+        """Follow an alias to the node it names (one step: an anchor never names an alias)."""
         if isinstance(node, Alias):
-            return self.anchors.get(node.anchor)
+            return node.target
         return node
+
+
+def effective_pairs(doc: Document, mapping: Mapping) -> dict[str, tuple[Scalar, Node, Mapping]]:
+    """The mapping's keys as YAML merge keys make them: key text → (key, value, the mapping
+    that holds the pair). Its own pairs win over merged ones (``<<: *base``), and of
+    several merged maps (``<<: [*a, *b]``) the earlier wins."""
+    result: dict[str, tuple[Scalar, Node, Mapping]] = {}
+    merged: list[Node] = []
+    for key, value in mapping.pairs:
+        if not isinstance(key, Scalar):
+            continue
+        if key.value == "<<" and key.style == "":
+            merged.append(value)
+        elif key.value not in result:
+            result[key.value] = (key, value, mapping)
+    for node in merged:
+        node = doc.resolve(node)
+        sources = node.items if isinstance(node, Sequence) else [node]
+        for source in sources:
+            source = doc.resolve(source)
+            if isinstance(source, Mapping):
+                for name, entry in effective_pairs(doc, source).items():
+                    result.setdefault(name, entry)
+    return result
+
+
+def merges(mapping: Mapping) -> bool:
+    """True when the mapping has a merge key (``<<``)."""
+    return any(
+        isinstance(k, Scalar) and k.value == "<<" and k.style == "" for k, _ in mapping.pairs
+    )
 
 
 def scalar_str(doc: Document, node: Node | None) -> Scalar | None:
@@ -138,7 +174,7 @@ def scalar_str(doc: Document, node: Node | None) -> Scalar | None:
     return None
 
 
-_PROPERTY = re.compile(r"(?:[&!][^\s]*[ \t]*(?:#[^\n]*)?\s*)+")
+_PROPERTY = re.compile(r"(?:[&!][^\s]*[ \t]*(?:#[^\r\n]*)?\s*)+")
 
 
 def _value_start(text: str, start: int) -> int:
@@ -186,6 +222,7 @@ def _compose(
     keys: set[str] | None = None  # its keys so far (mappings)
     in_flow = False
     doc = Document(root=None)
+    anchors: dict[str, Node] = {}
     while True:
         event = next_event()
         event_type = type(event)
@@ -208,7 +245,7 @@ def _compose(
                 value = value.replace(restore, ":")
             node = Scalar(value, event.style or "", start, end, anchor, tag, in_flow)
             if anchor:
-                doc.anchors[anchor] = node
+                anchors[anchor] = node
         elif kind == 1 or kind == 2:
             anchor, tag = event.anchor, event.tag
             start = event.start_mark.index
@@ -221,7 +258,7 @@ def _compose(
                 else Sequence(flow, start, anchor, tag)
             )
             if anchor:
-                doc.anchors[anchor] = node
+                anchors[anchor] = node
         elif kind == 3:
             assert parent is not None
             parent.end = event.end_mark.index if parent.flow else content_end(parent)
@@ -229,9 +266,17 @@ def _compose(
             in_flow = parent is not None and parent.flow
             continue
         elif kind == 4:
-            node = Alias(event.anchor, event.start_mark.index, event.end_mark.index)
+            start = event.start_mark.index
+            target = anchors.get(event.anchor)
+            if target is None or _open(target, parent, stack):
+                line, column = line_column(text, start)
+                problem = "is not defined before it" if target is None else "is inside its anchor"
+                raise YamlError(f"alias *{event.anchor} {problem}", line, column)
+            node = Alias(event.anchor, start, event.end_mark.index, target)
+            doc.aliases.append(node)
         elif kind == 5:
             doc = Document(root=None)
+            anchors = {}
             continue
         elif kind == 6:
             documents.append(doc)
@@ -267,6 +312,14 @@ def _compose(
             pending = None
             keys = set() if kind == 1 else None
             in_flow = parent.flow  # type: ignore[union-attr]
+
+
+def _open(node: Node, parent: Node | None, stack: list[tuple[Any, Any, Any]]) -> bool:
+    """True when ``node`` is a collection still being read: an alias to it would make the
+    document contain itself (a recursive structure no manifest needs)."""
+    if not isinstance(node, (Mapping, Sequence)):
+        return False
+    return node is parent or any(entry[0] is node for entry in stack)
 
 
 def content_end(node: Node) -> int:
@@ -323,31 +376,37 @@ def _lenient_text(text: str) -> str | None:
 _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 
 
-def parse_documents_matching(text: str, wanted: Callable[[str, int, int], bool]) -> list[Document]:
-    """Parse only the documents for which ``wanted(text, begin, end)`` is true.
+def parse_documents_matching(
+    text: str, wanted: Callable[[str, int, int], bool]
+) -> tuple[list[Document], bool]:
+    """Parse only the documents for which ``wanted(text, begin, end)`` is true; the flag
+    says whether the whole stream was parsed (else the rest is unchecked).
 
     A bundle of a hundred documents where one names the image costs one parse. Each
     kept document is parsed on its own, behind a blank stand-in for the text before it
-    (as many newlines, padded with spaces), so offsets, lines and columns stay those of
-    the whole file. If a kept document does not parse alone, the whole stream is parsed.
+    (as many line breaks, padded with spaces), so offsets, lines and columns stay those
+    of the whole file. If a kept document does not parse alone, the whole stream is parsed.
     """
     starts = [m.start() for m in _DOCUMENT_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     if len(starts) < 3:
-        return parse_text(text)
+        return parse_text(text), True
     documents: list[Document] = []
     bounds = [*starts, len(text)]
+    skipped = False
     for begin, end in itertools.pairwise(bounds):
         if not wanted(text, begin, end):
+            skipped = True
             continue
-        lines = text.count("\n", 0, begin)
-        piece = " " * (begin - lines) + "\n" * lines + text[begin:end]
+        prefix = text[:begin]
+        breaks = "".join(m.group() for m in LINE_BREAK.finditer(prefix))
+        piece = " " * (begin - len(breaks)) + breaks + text[begin:end]
         try:
             documents.extend(parse_text(piece, source=text))
         except YamlError:
-            return parse_text(text)
-    return documents
+            return parse_text(text), True
+    return documents, not skipped
 
 
 def parse_text(text: str, source: str | None = None) -> list[Document]:
@@ -371,24 +430,66 @@ def parse_text(text: str, source: str | None = None) -> list[Document]:
     except YamlError:
         raise
     except Exception as error:
-        raise _yaml_error(error) from None
+        raise _yaml_error(error, source) from None
 
 
-def _yaml_error(error: Exception) -> YamlError:
+# Characters YAML allows in a stream (c-printable): anything else is refused by the reader.
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def _yaml_error(error: Exception, text: str) -> YamlError:
+    """One located error: positions come from offsets (counted as people count lines),
+    never from the parser's own line count, which differs for CR and NEL line breaks."""
+    position = getattr(error, "position", None)
+    if isinstance(position, int):  # the reader refused a character
+        bad = _NOT_PRINTABLE.search(text)
+        offset = bad.start() if bad else min(position, len(text))
+        char = text[offset] if offset < len(text) else ""
+        what = f"character U+{ord(char):04X}" if char else "a character"
+        line, column = line_column(text, offset)
+        return YamlError(f"invalid YAML: {what} is not allowed in YAML text", line, column)
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error).splitlines()[0]
     context = getattr(error, "context", None)
     message = f"{context}: {problem}" if context else str(problem)
     if mark is not None:
-        return YamlError(f"invalid YAML: {message}", mark.line + 1, mark.column + 1)
+        index = getattr(mark, "index", None)
+        if isinstance(index, int) and 0 <= index <= len(text):
+            line, column = line_column(text, index)
+        else:
+            line, column = mark.line + 1, mark.column + 1
+        return YamlError(f"invalid YAML: {message}", line, column)
     return YamlError(f"invalid YAML: {message}", 1, 1)
 
 
+# What people and editors count as line breaks: LF, CRLF, and a lone CR (classic Mac).
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def line_column(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of a code-point offset."""
-    line = text.count("\n", 0, offset) + 1
-    line_start = text.rfind("\n", 0, offset) + 1
-    return line, offset - line_start + 1
+    """1-based line and column of a code-point offset (LF, CRLF and CR end lines)."""
+    return LineIndex(text).locate(offset)
+
+
+def line_start(text: str, offset: int) -> int:
+    """Offset of the first character of the line holding ``offset``."""
+    if offset and text[offset - 1 : offset + 1] == "\r\n":
+        offset -= 1  # the LF of a CRLF belongs to the line the CR ends
+    return max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+
+
+def line_end(text: str, offset: int) -> int:
+    """Offset just past the line break that ends the line holding ``offset`` (or the end)."""
+    match = LINE_BREAK.search(text, offset)
+    return len(text) if match is None else match.end()
+
+
+def newline_of(text: str) -> str:
+    """The file's line break (the first one it uses; LF for a one-line file)."""
+    match = LINE_BREAK.search(text)
+    return match.group() if match else "\n"
 
 
 class LineIndex:
@@ -402,7 +503,7 @@ class LineIndex:
         import bisect
 
         if self._starts is None:
-            self._starts = [0, *(m.end() for m in re.finditer("\n", self._text))]
+            self._starts = [0, *(m.end() for m in LINE_BREAK.finditer(self._text))]
         index = bisect.bisect_right(self._starts, offset) - 1
         return index + 1, offset - self._starts[index] + 1
 
@@ -422,28 +523,5 @@ _NON_STRING_PLAIN = re.compile(
       | = | <<
     )$"""
 )
-_PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@` \t")
-_PLAIN_UNSAFE_INSIDE = re.compile(r"[,\[\]{}\n\r\t]|: | #")
 # First characters of the plain scalars _NON_STRING_PLAIN can match.
 _MAYBE_NON_STRING = frozenset("~nNyYtTfFoO0123456789+-.=<")
-
-
-def needs_quotes(value: str) -> bool:
-    """True when ``value`` written plain would not read back as this same string."""
-    if not value or _NON_STRING_PLAIN.match(value):
-        return True
-    if value[0] in _PLAIN_UNSAFE_START and not (
-        value[0] in "-?:" and len(value) > 1 and not value[1].isspace()
-    ):
-        return True
-    return value[-1].isspace() or value.endswith(":") or bool(_PLAIN_UNSAFE_INSIDE.search(value))
-
-
-def render_scalar(value: str, style: str) -> str:
-    """Write ``value`` in the given quote style; a plain value YAML would retype is quoted."""
-    if style == "'":
-        return "'" + value.replace("'", "''") + "'"
-    if style == '"' or needs_quotes(value):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return '"' + escaped + '"'
-    return value

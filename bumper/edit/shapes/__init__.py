@@ -1,28 +1,151 @@
-"""Every place an image lives, one module per manifest shape.
+"""Every place an image lives, one module per manifest shape, registered in ``SHAPES``.
 
-``find_sites`` walks each document once, never expanding aliases: path-bound shapes
-(kustomize entries, Argo CD Applications) look where their kind keeps images; then a
-generic walk finds ``image:`` strings and Helm values maps anywhere else, leaving out
-what never holds a deployable image (env, args, annotations, ConfigMap data, CRDs).
+Each shape declares the keys whose values hold an image name (the prefilter reads them,
+so a walk can never skip a file a shape would find something in) and where it looks:
+in a whole document (kustomize entries, Argo CD Applications, inline patches) or in
+each mapping of a generic walk (Helm values maps, JSON patch operations, ``image:``
+strings). ``find_sites`` walks each document once, following aliases to each collection
+once, and leaves out what never holds a deployable image: env, args, command, labels,
+annotations, a Kubernetes object's ``metadata`` and ``status``, ConfigMap and Secret
+data, CRDs, and kinds whose ``image`` names a repository to watch rather than one to
+run (Flux image automation, Argo CD Image Updater, skaffold).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from bumper.edit.shapes import argocd, kustomize
-from bumper.edit.shapes.helm import helm_site
-from bumper.edit.shapes.image_string import image_string_site
-from bumper.edit.shapes.site import Edit, Site, Wanted
-from bumper.edit.yamltext import Document, Mapping, Node, Scalar, Sequence, scalar_str
+from bumper.edit.shapes import argocd, helm, image_string, json6902, kustomize, patches
+from bumper.edit.shapes.site import Edit, Meaning, Site, Wanted
+from bumper.edit.yamltext import (
+    Document,
+    Mapping,
+    Node,
+    Scalar,
+    Sequence,
+    effective_pairs,
+    merges,
+    scalar_str,
+)
 
-__all__ = ["Edit", "Site", "Wanted", "find_sites"]
+__all__ = [
+    "SHAPES",
+    "Edit",
+    "Meaning",
+    "Shape",
+    "Site",
+    "Wanted",
+    "find_sites",
+    "skipped_key",
+    "value_keys",
+]
 
 # Subtrees whose strings are data, not images the cluster pulls.
 SKIP_KEYS = frozenset(
     {"metadata", "annotations", "labels", "env", "envFrom", "environment", "args", "command"}
 )
-SKIP_KINDS = frozenset({"ConfigMap", "Secret", "CustomResourceDefinition"})
+SKIP_KINDS = frozenset(
+    {
+        "ConfigMap", "Secret", "CustomResourceDefinition",
+        # Their image is a repository to watch or a policy, not a reference to run.
+        "ImageRepository", "ImagePolicy", "ImageUpdateAutomation", "ImageUpdater",
+    }
+)  # fmt: skip
+# apiVersion prefixes of tool configuration whose images carry no tag by design.
+SKIP_API_PREFIXES = ("skaffold/",)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a shape needs to know about the document it searches."""
+
+    text: str
+    doc: Document
+    filename: str
+    kind: str | None
+    api_version: str
+    shape: str  # how a generic ``image:`` string is labelled: workload, compose or image
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A manifest shape: the keys whose values hold an image name, and where it looks.
+
+    ``in_document(found, root)`` searches a whole document; ``in_mapping(found, mapping,
+    keys, parent_key)`` is called for each mapping of the generic walk, in ``SHAPES``
+    order, and a scalar one shape reports is not reported again by a later one.
+    """
+
+    name: str
+    value_keys: frozenset[str]
+    in_document: Callable[[Found, Mapping], Iterator[Site]] | None = None
+    in_mapping: Callable[[Found, Mapping, dict[str, Node], str | None], Iterator[Site]] | None = (
+        None
+    )
+
+
+def _kustomize(found: Found, root: Mapping) -> Iterator[Site]:
+    return kustomize.find(found.doc, root, found.kind, found.api_version, found.filename)
+
+
+def _argocd(found: Found, root: Mapping) -> Iterator[Site]:
+    if found.kind in argocd.KINDS:
+        yield from argocd.find(found.text, found.doc, root)
+
+
+def _patches(found: Found, root: Mapping) -> Iterator[Site]:
+    return patches.find(found.text, found.doc, root, found.kind, found.api_version, found.filename)
+
+
+def _helm(
+    found: Found, mapping: Mapping, keys: dict[str, Node], parent_key: str | None
+) -> Iterator[Site]:
+    if "repository" in keys or ("image" in keys and ("tag" in keys or "digest" in keys)):
+        site = helm.helm_site(found.doc, mapping, parent_key)
+        if site is not None:
+            yield site
+
+
+def _json6902(
+    found: Found, mapping: Mapping, keys: dict[str, Node], parent_key: str | None
+) -> Iterator[Site]:
+    if "op" in keys and "path" in keys and "value" in keys:
+        site = json6902.operation_site(found.text, found.doc, mapping)
+        if site is not None:
+            yield site
+
+
+def _image_string(
+    found: Found, mapping: Mapping, keys: dict[str, Node], parent_key: str | None
+) -> Iterator[Site]:
+    node = keys.get("image")
+    scalar = found.doc.resolve(node) if node is not None else None
+    if isinstance(scalar, Scalar):
+        site = image_string.image_string_site(found.text, scalar, found.shape, mapping, "image")
+        if site is not None:
+            yield site
+
+
+SHAPES: tuple[Shape, ...] = (
+    Shape("kustomize", kustomize.VALUE_KEYS, in_document=_kustomize),
+    Shape("argocd", argocd.VALUE_KEYS, in_document=_argocd),
+    Shape("patch", patches.VALUE_KEYS, in_document=_patches),
+    Shape("helm", helm.VALUE_KEYS, in_mapping=_helm),
+    Shape("json6902", json6902.VALUE_KEYS, in_mapping=_json6902),
+    Shape("image", image_string.VALUE_KEYS, in_mapping=_image_string),
+)
+
+
+def value_keys() -> frozenset[str]:
+    """Every key whose value a shape reads an image name from (for the prefilter)."""
+    return frozenset().union(*(shape.value_keys for shape in SHAPES))
+
+
+def skipped_key(key: str) -> bool:
+    """Subtrees that hold data, not images: env, args, labels, annotations (also the
+    ``podAnnotations``/``commonLabels`` spellings of Helm values and kustomize)."""
+    return key in SKIP_KEYS or key.endswith(("Annotations", "Labels"))
 
 
 def _kind(doc: Document, mapping: Mapping) -> tuple[str | None, str]:
@@ -31,16 +154,9 @@ def _kind(doc: Document, mapping: Mapping) -> tuple[str | None, str]:
     return (kind.value if kind else None), (api.value if api else "")
 
 
-def _skipped(key: str) -> bool:
-    """Subtrees that hold data, not images: env, args, labels, annotations (also the
-    ``podAnnotations``/``commonLabels`` spellings of Helm values and kustomize)."""
-    return key in SKIP_KEYS or key.endswith(("Annotations", "Labels"))
-
-
-def _image_scalar(doc: Document, node: Node) -> Scalar | None:
-    """The scalar behind an ``image:`` key (through an alias), block scalars included."""
-    resolved = doc.resolve(node)
-    return resolved if isinstance(resolved, Scalar) else None
+def never_edited(kind: str | None, api_version: str) -> bool:
+    """True for documents bumper leaves alone whatever they hold."""
+    return kind in SKIP_KINDS or api_version.startswith(SKIP_API_PREFIXES)
 
 
 def _image_shape(doc: Document, root: Node | None) -> str:
@@ -52,53 +168,79 @@ def _image_shape(doc: Document, root: Node | None) -> str:
     return "image"
 
 
-def _walk(doc: Document, root: Node, shape: str, seen: set[int]) -> Iterator[Site]:
-    stack: list[Node] = [root]
+def _walk(found: Found, root: Node, claimed: dict[int, Site]) -> Iterator[Site]:
+    doc = found.doc
+    object_root = isinstance(root, Mapping) and found.kind is not None
+    # (node, the key it is the value of); aliases lead to each collection once.
+    stack: list[tuple[Node, str | None]] = [(root, None)]
+    visited: set[int] = set()
     while stack:
-        node = stack.pop()
+        node, parent_key = stack.pop()
+        if type(node) is not Mapping and type(node) is not Sequence:
+            node = doc.resolve(node)  # type: ignore[assignment]
+            if type(node) is not Mapping and type(node) is not Sequence:
+                continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
         if type(node) is Sequence:
-            stack.extend(reversed(node.items))
+            stack.extend((item, parent_key) for item in reversed(node.items))  # type: ignore[union-attr]
             continue
-        if type(node) is not Mapping:
-            continue
+        mapping: Mapping = node  # type: ignore[assignment]
         # One pass over the keys; most mappings hold no image and cost only this.
         keys: dict[str, Node] = {}
-        children: list[Node] = []
-        for key, value in node.pairs:
+        children: list[tuple[Node, str | None]] = []
+        for key, value in mapping.pairs:
             if type(key) is Scalar:
                 keys[key.value] = value
-                if type(value) in (Mapping, Sequence) and not _skipped(key.value):
-                    children.append(value)
-        if "kind" in keys and _kind(doc, node)[0] in SKIP_KINDS:
+                # A Kubernetes object's status reports what runs; it is never edited.
+                status = object_root and node is root and key.value == "status"
+                if type(value) is not Scalar and not skipped_key(key.value) and not status:
+                    children.append((value, key.value))
+        if "kind" in keys and never_edited(*_kind(doc, mapping)):
             continue
-        claimed: Scalar | None = None
-        if "repository" in keys or ("image" in keys and ("tag" in keys or "digest" in keys)):
-            helm = helm_site(doc, node)
-            if helm is not None:
-                claimed = helm.repo
-                yield helm
-        if "image" in keys:
-            scalar = _image_scalar(doc, keys["image"])
-            if scalar is not None and scalar is not claimed and id(scalar) not in seen:
-                site = image_string_site(scalar, shape)
-                if site is not None:
-                    seen.add(id(scalar))
-                    yield site
+        if "<<" in keys and merges(mapping):
+            keys = {name: entry[1] for name, entry in effective_pairs(doc, mapping).items()}
+        for shape in SHAPES:
+            if shape.in_mapping is None:
+                continue
+            for site in shape.in_mapping(found, mapping, keys, parent_key):
+                yield from _claim(site, claimed)
         stack.extend(reversed(children))
 
 
-def find_sites(documents: list[Document], filename: str) -> Iterator[Site]:
+def _claim(site: Site, claimed: dict[int, Site]) -> Iterator[Site]:
+    """Report each scalar once. A site all of whose values another site already reports
+    is that reference read again: through an alias (``image: *ref`` in a second container)
+    it comes back as an echo (not a change of its own, but a place reading the value with
+    the first one's consent); as another shape's view of the same text it is dropped. A
+    site sharing only some values (``tag: *t``) is a reference of its own."""
+    scalars = site.scalars()
+    owners = [claimed[id(s)] for s in scalars if id(s) in claimed]
+    if scalars and len(owners) == len(scalars):
+        if all(type(owner) is type(site) and owner.name == site.name for owner in owners):
+            site.echo = True
+            yield site
+        return
+    for scalar in scalars:
+        claimed.setdefault(id(scalar), site)
+    yield site
+
+
+def find_sites(text: str, documents: list[Document], filename: str) -> Iterator[Site]:
     """Every image reference in a parsed file, in document order."""
     for doc in documents:
         root = doc.root
         if root is None or isinstance(root, Scalar):
             continue
-        seen: set[int] = set()
+        kind, api_version = _kind(doc, root) if isinstance(root, Mapping) else (None, "")
+        if never_edited(kind, api_version):
+            continue
+        found = Found(text, doc, filename, kind, api_version, _image_shape(doc, root))
+        claimed: dict[int, Site] = {}
         if isinstance(root, Mapping):
-            kind, api_version = _kind(doc, root)
-            if kind in SKIP_KINDS:
-                continue
-            yield from kustomize.find(doc, root, kind, api_version, filename)
-            if kind in argocd.KINDS:
-                yield from argocd.find(doc, root)
-        yield from _walk(doc, root, _image_shape(doc, root), seen)
+            for shape in SHAPES:
+                if shape.in_document is not None:
+                    for site in shape.in_document(found, root):
+                        yield from _claim(site, claimed)
+        yield from _walk(found, root, claimed)

@@ -1,35 +1,62 @@
 """Argo CD Application ``spec.source(s).kustomize.images`` strings:
-``[ALIAS=]NAME[:TAG][@DIGEST]``, matched on NAME (the image the alias is replaced with)."""
+``[ALIAS=]NAME[:TAG][@DIGEST]``, matched on NAME (the image the alias is replaced with).
+
+Real repositories also write an entry as a block scalar (``- >-`` with the text on the
+next line): it is found and edited on its line like a plain one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from bumper.edit.reference import format_reference, try_parse_reference
-from bumper.edit.shapes.site import Edit, Site, Wanted, replace_scalar
-from bumper.edit.yamltext import Document, Mapping, Node, Scalar, Sequence, scalar_str
+from bumper.edit.shapes.site import (
+    Edit,
+    Site,
+    Wanted,
+    block_line,
+    replace_block_line,
+    replace_scalar,
+)
+from bumper.edit.yamltext import Document, Mapping, Node, Scalar, Sequence
 
 KINDS = ("Application", "ApplicationSet")
+# Keys whose values may hold the repository's name: the entries are sequence items.
+VALUE_KEYS: frozenset[str] = frozenset()
 
 
 class ArgoImageSite(Site):
     shape = "argocd"
 
-    def __init__(self, image: str, scalar: Scalar, alias: str | None) -> None:
+    def __init__(
+        self, image: str, scalar: Scalar, alias: str | None, holder: Sequence, index: int
+    ) -> None:
         ref = try_parse_reference(image)
         assert ref is not None
         super().__init__(scalar.start, ref.name, ref.tag, ref.digest)
         self.scalar = scalar
         self.alias = alias
+        self.holder = holder
+        self.index = index
 
     def edits(self, text: str, wanted: Wanted) -> list[Edit]:
         value = format_reference(wanted.name, wanted.tag, wanted.digest)
         if self.alias is not None:
             value = f"{self.alias}={value}"
+        if self.scalar.style in ("|", ">"):
+            edit = replace_block_line(text, self.scalar, value)
+            assert edit is not None  # checked when the site was made
+            return [edit]
         return [replace_scalar(text, self.scalar, value)]
 
     def scalars(self) -> list[Scalar]:
         return [self.scalar]
+
+    def holders(self) -> list[Node]:
+        return [self.holder]
+
+    def reads(self) -> list[tuple[Node, str | int]]:
+        return [(self.holder, self.index)]
 
 
 def _sources(doc: Document, spec: Node | None) -> Iterator[Mapping]:
@@ -47,7 +74,7 @@ def _sources(doc: Document, spec: Node | None) -> Iterator[Mapping]:
                 yield item
 
 
-def find(doc: Document, root: Mapping) -> Iterator[Site]:
+def find(text: str, doc: Document, root: Mapping) -> Iterator[Site]:
     """Sites in an Application (or an ApplicationSet's template)."""
     spec = doc.resolve(root.get("spec"))
     if not isinstance(spec, Mapping):
@@ -64,10 +91,16 @@ def find(doc: Document, root: Mapping) -> Iterator[Site]:
             images = doc.resolve(kustomize.get("images"))
             if not isinstance(images, Sequence):
                 continue
-            for item in images.items:
-                scalar = scalar_str(doc, item)
-                if scalar is None or "{{" in scalar.value:
+            for index, item in enumerate(images.items):
+                scalar = doc.resolve(item)
+                if not isinstance(scalar, Scalar) or "{{" in scalar.value:
                     continue
-                alias, sep, image = scalar.value.rpartition("=")
-                if try_parse_reference(image) is not None:
-                    yield ArgoImageSite(image, scalar, alias if sep else None)
+                block = scalar.style in ("|", ">")
+                value = scalar.value.strip() if block else scalar.value
+                alias, sep, image = value.rpartition("=")
+                if try_parse_reference(image) is None:
+                    continue
+                site = ArgoImageSite(image, scalar, alias if sep else None, images, index)
+                if block and block_line(text, scalar) is None:
+                    site.problem = "written as a block scalar over several lines; edit it by hand"
+                yield site

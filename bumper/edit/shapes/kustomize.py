@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from bumper.edit.reference import try_parse_reference
 from bumper.edit.shapes.site import (
     Edit,
+    Meaning,
     Site,
     Wanted,
     insert_key,
@@ -19,11 +20,13 @@ from bumper.edit.shapes.site import (
     remove_key,
     render_pair,
     replace_scalar,
+    report_offset,
     retyped,
 )
 from bumper.edit.yamltext import (
     Document,
     Mapping,
+    Node,
     Scalar,
     Sequence,
     content_end,
@@ -31,6 +34,8 @@ from bumper.edit.yamltext import (
 )
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# Keys whose values may hold the repository's name (the prefilter reads this).
+VALUE_KEYS = frozenset({"name", "newName"})
 FLUX_API = "kustomize.toolkit.fluxcd.io/"
 
 
@@ -46,7 +51,11 @@ class KustomizeEntrySite(Site):
         self.name_key = self.keys["name"][0]
         new_name = self.value_of("newName")
         matched = new_name if new_name is not None else name.value
-        super().__init__(entry.start, matched, self.value_of("newTag"), self.value_of("digest"))
+        offset = report_offset(
+            *(self.keys[k][1] for k in ("newTag", "digest", "newName") if k in self.keys),
+            default=entry.start,
+        )
+        super().__init__(offset, matched, self.value_of("newTag"), self.value_of("digest"))
         tag_pair = self.keys.get("newTag")
         self.requote = retyped(tag_pair[1] if tag_pair else None)
         if any("{{" in (self.value_of(k) or "") for k in ("name", "newName", "newTag", "digest")):
@@ -81,7 +90,11 @@ class KustomizeEntrySite(Site):
             key_node, value_node = self.entry.get_pair(stale.pop())  # type: ignore[misc]
             added = missing.pop(0)
             rendered = render_pair(self.entry, added, new[added] or "")
-            edits.append(Edit(key_node.start, content_end(value_node), rendered))
+            meanings = (
+                Meaning("remove", self.entry, None, key_node),
+                Meaning("insert", self.entry, new[added], added),
+            )
+            edits.append(Edit(key_node.start, content_end(value_node), rendered, meanings=meanings))
         edits.extend(remove_key(text, self.entry, self.keys[key][0]) for key in stale)
         kept = [k for k, _ in self.entry.pairs if not (isinstance(k, Scalar) and k.value in stale)]
         for key in missing:
@@ -90,6 +103,12 @@ class KustomizeEntrySite(Site):
 
     def scalars(self) -> list[Scalar]:
         return [value for _, value in self.keys.values() if value is not None]
+
+    def holders(self) -> list[Node]:
+        return [self.entry]
+
+    def reads(self) -> list[tuple[Node, str | int]]:
+        return [(self.entry, key) for key in self.keys]
 
     def _set(self, text: str, key: str, value: str, after: Scalar | None = None) -> Edit:
         pair = self.keys.get(key)

@@ -1,14 +1,48 @@
 """What every shape yields: a Site (one image reference in a file) that can rewrite itself.
 
 A site knows the reference as the file spells it (name, tag, digest) and how to turn a
-wanted (name, tag, digest) into text edits. Edits are spans of the decoded text.
+wanted (name, tag, digest) into text edits. Edits are spans of the decoded text; each
+also says what it means for the data (a scalar set, a key added or removed), so the
+edited file can be checked to load to the same data except the intended values.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from bumper.edit.yamltext import Mapping, Scalar, content_end, needs_quotes, render_scalar
+from bumper.edit.scalars import needs_quotes, render_scalar
+from bumper.edit.yamltext import (
+    Mapping,
+    Node,
+    Scalar,
+    Sequence,
+    content_end,
+    line_end,
+    line_start,
+    newline_of,
+)
+from bumper.errors import BumperError
+
+
+class CannotEdit(BumperError):
+    """A site found that its edit cannot be written safely: the reference is skipped
+    with this message as the reason."""
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What an edit does to the data: ``set`` a scalar's value, ``insert`` a key into a
+    mapping, ``remove`` one (``node`` is the scalar or the mapping; ``key`` the key's
+    text, or the key scalar being removed), or make an ``inner`` edit (``key``) to the
+    text a string holds (an inline patch)."""
+
+    action: str
+    node: Node
+    value: str | None = None
+    key: Any = None
 
 
 @dataclass(frozen=True)
@@ -26,6 +60,7 @@ class Edit:
     structural: bool = True
     # At one offset, a value written into an empty scalar (0) goes before an added key (1).
     order: int = 0
+    meanings: tuple[Meaning, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,7 +73,12 @@ class Wanted:
 
 
 class Site:
-    """One image reference in a file. Subclasses say where its parts live."""
+    """One image reference in a file. Subclasses say where its parts live.
+
+    ``offset`` is where the reference is reported (``file:line``) by ``images`` and by
+    ``set-image`` alike: where its tag is written, else its digest, else its name (the
+    line a bump changes).
+    """
 
     shape = "image"
 
@@ -51,6 +91,9 @@ class Site:
         # A plain tag that YAML reads as a number (``tag: 1.20`` is 1.2) is not the tag
         # string yet: it is rewritten quoted even when its text already matches.
         self.requote = False
+        # A second place reading an already reported value through an alias: its reads
+        # are the reference's, but it is not a reference of its own.
+        self.echo = False
 
     @property
     def current(self) -> Wanted:
@@ -63,6 +106,41 @@ class Site:
     def scalars(self) -> list[Scalar]:
         """The scalars this reference is read from (and written to)."""
         raise NotImplementedError
+
+    def holders(self) -> list[Node]:
+        """The collections this reference lives in (its mapping, or the sequence holding
+        its string)."""
+        raise NotImplementedError
+
+    def reads(self) -> list[tuple[Node, str | int]]:
+        """(collection, key or index) of every value the reference reads: a value also
+        read from anywhere else would change there too."""
+        raise NotImplementedError
+
+
+def splice(text: str, edits: Iterable[Edit]) -> str:
+    """Apply non-overlapping edits (insertions at one offset keep their order)."""
+    ordered = sorted(
+        enumerate(edits), key=lambda item: (item[1].start, item[1].end, item[1].order, item[0])
+    )
+    parts: list[str] = []
+    position = 0
+    for _, edit in ordered:
+        if edit.start < position:
+            raise AssertionError(f"overlapping edits at offset {edit.start}")
+        parts.append(text[position : edit.start])
+        parts.append(edit.new)
+        position = edit.end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def report_offset(*candidates: Scalar | None, default: int) -> int:
+    """The offset of the first scalar present (tag, digest, name …), else ``default``."""
+    for scalar in candidates:
+        if scalar is not None:
+            return scalar.start
+    return default
 
 
 def present_value(scalar: Scalar | None) -> str | None:
@@ -82,30 +160,25 @@ def retyped(scalar: Scalar | None) -> bool:
     )
 
 
-def _render(scalar: Scalar, value: str) -> str:
-    style = scalar.style
-    if style == "" and scalar.flow and ":" in value and ":" not in scalar.value:
-        # A new ':' in a plain scalar inside {…}/[…] is valid YAML 1.2, but libyaml-based
-        # readers (PyYAML, older yq) reject it: quote it.
-        style = '"'
-    return render_scalar(value, style)
-
-
 def replace_scalar(text: str, scalar: Scalar, value: str) -> Edit:
     """Write ``value`` over a scalar, keeping its quote style (plain values YAML would
     read as non-strings get double quotes)."""
-    rendered = _render(scalar, value)
+    # A ':' that the value already had plain inside {…} stays plain (the file is YAML 1.2);
+    # a new one is quoted for libyaml-based readers.
+    flow = scalar.flow and ":" not in scalar.value
+    rendered = render_scalar(value, scalar.style, flow=flow)
+    meaning = (Meaning("set", scalar, value),)
     if scalar.start == scalar.end:
         # An empty value (``tag:``, ``tag: &t``): the new text needs a space before it.
         before = text[scalar.start - 1] if scalar.start else " "
         prefix = "" if before in " \t" else " "
-        return Edit(scalar.start, scalar.end, prefix + rendered)
+        return Edit(scalar.start, scalar.end, prefix + rendered, meanings=meaning)
     span = text[scalar.start : scalar.end]
     if scalar.style == "":
         exact = span == scalar.value and rendered == value
     else:
         exact = len(span) >= 2 and span[0] == span[-1] == scalar.style == rendered[0]
-    return Edit(scalar.start, scalar.end, rendered, structural=not exact)
+    return Edit(scalar.start, scalar.end, rendered, structural=not exact, meanings=meaning)
 
 
 def render_pair(mapping: Mapping, key: str, value: str) -> str:
@@ -114,17 +187,14 @@ def render_pair(mapping: Mapping, key: str, value: str) -> str:
     style = first.style if isinstance(first, Scalar) and first.style in ("'", '"') else ""
     if style:
         return f"{render_scalar(key, style)}: {render_scalar(value, style)}"
-    return f"{key}: {render_scalar(value, '')}"
+    return f"{key}: {render_scalar(value, '', flow=mapping.flow)}"
 
 
-def _line_start(text: str, offset: int) -> int:
-    return text.rfind("\n", 0, offset) + 1
-
-
-def _line_end(text: str, offset: int) -> int:
-    """Offset just past the newline that ends the line holding ``offset`` (or text end)."""
-    newline = text.find("\n", offset)
-    return len(text) if newline == -1 else newline + 1
+def _break_before(text: str, offset: int) -> str:
+    """The line break that ends just before ``offset`` ("" when there is none)."""
+    if text[offset - 2 : offset] == "\r\n":
+        return "\r\n"
+    return text[offset - 1] if offset and text[offset - 1] in "\r\n" else ""
 
 
 def insert_key(
@@ -133,6 +203,7 @@ def insert_key(
     """Add ``key: value`` after the pair whose key is ``after`` (default: the last pair),
     at the indentation of the mapping's keys; in a flow mapping, before the closing brace."""
     rendered = render_pair(mapping, key, value)
+    meaning = (Meaning("insert", mapping, value, key),)
     pairs = mapping.pairs
     index = len(pairs) - 1
     if after is not None:
@@ -140,40 +211,123 @@ def insert_key(
     anchor_key, anchor_value = pairs[index]
     end = max(content_end(anchor_value), anchor_key.end)
     if mapping.flow:
-        return Edit(end, end, f", {rendered}", order=1)
-    first_key = pairs[0][0]
-    indent = " " * (first_key.start - _line_start(text, first_key.start))
-    # After the line of the pair's last character: a block scalar's span runs on over
-    # its trailing line breaks, and a comment on that line stays with its pair.
-    last = len(text[:end].rstrip())
-    line_end = _line_end(text, max(last - 1, 0))
-    if line_end == len(text) and not text.endswith("\n"):
-        newline = "\r\n" if "\r\n" in text else "\n"
-        return Edit(line_end, line_end, f"{newline}{indent}{rendered}", order=1)
-    newline = "\r\n" if text[line_end - 2 : line_end] == "\r\n" else "\n"
-    return Edit(line_end, line_end, f"{indent}{rendered}{newline}", order=1)
+        return Edit(end, end, f", {rendered}", order=1, meanings=meaning)
+    # A block mapping starts at its first key (properties included): its column is the
+    # indentation of every key, even when that first key carries an anchor (``- &n name:``).
+    indent = " " * (mapping.start - line_start(text, mapping.start))
+    # A block scalar's span runs on over every line that belongs to it (keep-chomped
+    # blank lines, whitespace lines indented deeper): the key goes after its content.
+    # Any other value ends on a line whose rest (a comment) stays with its pair.
+    block = _last_block_scalar(anchor_value)
+    if block is not None and block.end == end and _break_before(text, end):
+        position = block_content_end(text, block)
+    else:
+        position = line_end(text, end)
+    newline = _break_before(text, position)
+    if not newline:
+        # The last line of a file without a final newline: it stays without one.
+        return Edit(
+            position, position, f"{newline_of(text)}{indent}{rendered}", order=1, meanings=meaning
+        )
+    return Edit(position, position, f"{indent}{rendered}{newline}", order=1, meanings=meaning)
+
+
+def _last_block_scalar(node: Node) -> Scalar | None:
+    """The block scalar a value's text ends with, if it ends with one."""
+    while True:
+        if isinstance(node, Scalar):
+            return node if node.style in ("|", ">") else None
+        if isinstance(node, Mapping) and node.pairs and not node.flow:
+            node = node.pairs[-1][1]
+        elif isinstance(node, Sequence) and node.items and not node.flow:
+            node = node.items[-1]
+        else:
+            return None
+
+
+_BLOCK_HEADER = re.compile(r"[|>]([1-9]?)([+-]?)([1-9]?)")
+
+
+def block_content_end(text: str, scalar: Scalar) -> int:
+    """Where a line can be added after a block scalar without touching its value: after
+    its last content line, whitespace lines indented deeper than the block included;
+    after all its lines when it keeps trailing blank lines (``|+``) or sets its
+    indentation explicitly (``|2``: blank lines cannot be told from content then)."""
+    header = _BLOCK_HEADER.match(text, scalar.start)
+    if header is None or header.group(2) == "+" or header.group(1) or header.group(3):
+        return scalar.end
+    position = line_end(text, scalar.start)
+    indent: int | None = None
+    last = position
+    while position < scalar.end:
+        stop = line_end(text, position)
+        line = text[position:stop].rstrip("\r\n")
+        width = len(line) - len(line.lstrip(" "))
+        if line.strip():
+            indent = width if indent is None else indent
+            last = stop
+        elif indent is not None and width > indent:
+            last = stop
+        position = stop
+    return last
 
 
 def remove_key(text: str, mapping: Mapping, key: Scalar) -> Edit:
     """Remove one ``key: value`` pair, taking its whole line(s) in block style."""
+    meaning = (Meaning("remove", mapping, None, key),)
     pairs = mapping.pairs
     index = next(i for i, (k, _) in enumerate(pairs) if k is key)
     value_end = content_end(pairs[index][1])
     if mapping.flow:
         if index > 0:
-            return Edit(content_end(pairs[index - 1][1]), value_end, "")
+            return Edit(content_end(pairs[index - 1][1]), value_end, "", meanings=meaning)
         if len(pairs) > 1:
-            return Edit(key.start, pairs[1][0].start, "")
-        return Edit(key.start, value_end, "")
-    line_start = _line_start(text, key.start)
-    if text[line_start : key.start].strip() == "":
-        line_end = _line_end(text, value_end)
-        if line_end == len(text) and not text.endswith("\n") and line_start > 0:
+            return Edit(key.start, pairs[1][0].start, "", meanings=meaning)
+        return Edit(key.start, value_end, "", meanings=meaning)
+    first = line_start(text, key.start)
+    if text[first : key.start].strip() == "":
+        last = line_end(text, value_end)
+        if not _break_before(text, last) and first > 0:
             # Last line of a file without a final newline: keep it without one.
-            before = line_start - (2 if text[line_start - 2 : line_start] == "\r\n" else 1)
-            return Edit(before, line_end, "")
-        return Edit(line_start, line_end, "")
+            before = first - len(_break_before(text, first))
+            return Edit(before, last, "", meanings=meaning)
+        return Edit(first, last, "", meanings=meaning)
     # The key shares its line with a sequence dash (``- digest: …``): the next key moves up.
     if index + 1 < len(pairs):
-        return Edit(key.start, pairs[index + 1][0].start, "")
-    return Edit(key.start, value_end, "")
+        return Edit(key.start, pairs[index + 1][0].start, "", meanings=meaning)
+    return Edit(key.start, value_end, "", meanings=meaning)
+
+
+def block_line(text: str, scalar: Scalar) -> tuple[int, int] | None:
+    """The span of the one line of text a block scalar (``|``, ``>-`` …) holds, when it
+    holds exactly one and that line is its whole value (trailing line break aside):
+    such a value can be rewritten in place, like a plain scalar."""
+    value = scalar.value.rstrip("\r\n")
+    if not value or value != value.strip() or any(c in value for c in "\r\n"):
+        return None
+    body = line_end(text, scalar.start)  # past the header line (``|-  # comment``)
+    found: tuple[int, int] | None = None
+    position = body
+    while position < scalar.end:
+        stop = line_end(text, position)
+        line = text[position:stop].rstrip("\r\n")
+        stripped = line.strip()
+        if stripped:
+            if found is not None or stripped != value:
+                return None
+            first = position + len(line) - len(line.lstrip())
+            found = (first, first + len(stripped))
+        position = stop
+    return found
+
+
+def replace_block_line(text: str, scalar: Scalar, value: str) -> Edit | None:
+    """Rewrite the one line of a block scalar (see :func:`block_line`); None when the
+    block is not one line of text or ``value`` could not stand there as it is."""
+    span = block_line(text, scalar)
+    if span is None or not value or value != value.strip() or any(c in value for c in "\r\n"):
+        return None
+    old_line = text[span[0] : span[1]]
+    new_value = scalar.value.replace(old_line, value, 1)
+    meaning = (Meaning("set", scalar, new_value),)
+    return Edit(span[0], span[1], value, structural=False, meanings=meaning)
