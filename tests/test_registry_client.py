@@ -51,11 +51,17 @@ def client_for(
 # -- tags ------------------------------------------------------------------------------
 
 
-def test_every_tag_of_a_registry_that_does_not_page(open_registry: RunningRegistry) -> None:
+@pytest.mark.parametrize(("page_size", "requests"), [(1000, 1), (10, 2)])
+def test_every_tag_of_a_registry_that_ignores_n_and_last(
+    open_registry: RunningRegistry, proxy: FaultProxy, page_size: int, requests: int
+) -> None:
+    # Distribution 2.8 answers every tag whatever n and last say: a page longer than
+    # asked for is followed by one last= request that brings nothing new.
     name = unique_name()
     pushed = open_registry.pusher.tags(name, [f"1.{i}.0" for i in range(30)])
-    with client_for() as client:
-        assert sorted(client.list_tags(f"{open_registry.host}/{name}")) == sorted(pushed)
+    with client_for(page_size=page_size) as client:
+        assert sorted(client.list_tags(f"{proxy.host}/{name}")) == sorted(pushed)
+    assert proxy.requests_to("/tags/list") == requests
 
 
 @pytest.fixture(scope="module", name="many_tags")
@@ -66,19 +72,22 @@ def many_tags_fixture(open_registry: RunningRegistry) -> tuple[str, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("link", "pages"),
+    ("link", "page_size", "pages"),
     [
-        ("relative", 7),  # 260 tags, 40 a page
-        ("absolute", 7),
-        ("none", 8),  # last= finds each next page; the empty one ends the listing
+        # 260 tags; the registry caps pages at 40 and says where the next one is.
+        ("relative", 1000, 7),
+        ("absolute", 1000, 7),
+        # No Link: a full page (as many as asked for) continues with last=.
+        ("none", 40, 7),
+        ("none", 65, 5),  # the fifth page is empty
     ],
 )
 def test_hundreds_of_tags_are_read_page_by_page(
-    many_tags: tuple[str, list[str]], proxy: FaultProxy, link: str, pages: int
+    many_tags: tuple[str, list[str]], proxy: FaultProxy, link: str, page_size: int, pages: int
 ) -> None:
     name, pushed = many_tags
-    proxy.page, proxy.link = 40, link
-    with client_for() as client:
+    proxy.page, proxy.link = 40 if link != "none" else page_size, link
+    with client_for(page_size=page_size) as client:
         tags = client.list_tags(f"{proxy.host}/{name}")
     assert sorted(tags) == sorted(pushed)
     assert len(tags) == len(set(tags))

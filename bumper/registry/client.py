@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from bumper.edit.reference import Reference, format_reference, parse_reference, valid_digest
 from bumper.errors import BumperError
@@ -48,7 +48,6 @@ MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
 )
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-TAGS_PAGE_SIZE = 1000  # ECR's maximum; registries with a lower cap say so with Link
 MAX_PAGES = 10_000
 RATE_LIMIT_WARN = 10
 
@@ -93,21 +92,9 @@ class Settings:
     retries: int = 3
     max_wait: float = 30.0
     backoff: float = 1.0
-    jobs: int = 8
-
-
-class _Stats:
-    """Request counts and the time spent waiting for answers (benchmarks read them)."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        self.seconds = 0.0
-        self._lock = threading.Lock()
-
-    def add(self, seconds: float) -> None:
-        with self._lock:
-            self.requests += 1
-            self.seconds += seconds
+    jobs: int = 16
+    # Tags asked for per page: ECR's maximum; registries with a lower cap send Link.
+    page_size: int = 1000
 
 
 class RegistryClient:
@@ -128,25 +115,26 @@ class RegistryClient:
         self.credentials = credentials if credentials is not None else Credentials()
         self.insecure = tuple(insecure)
         self.settings = settings or Settings()
-        self.stats = _Stats()
         self._tokens = TokenCache()
         self._schemes: dict[str, Challenge] = {}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self._rate_warned: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- public API -------------------------------------------------------------------
 
     def list_tags(self, name: str) -> list[str]:
-        """Every tag of repository ``name``, following ``Link`` pages (relative or
-        absolute, same host only) and falling back to ``last=`` when there is none."""
+        """Every tag of repository ``name``: pages are followed through ``Link`` headers
+        (relative or absolute, same host only); without one, a full page (as many tags as
+        asked for) continues with ``last=``, a shorter one is the end (the spec's rule)."""
         endpoint, path = locate(name, self.insecure)
-        url = f"{endpoint.base}/v2/{path}/tags/list?n={TAGS_PAGE_SIZE}"
+        size = self.settings.page_size
+        url = f"{endpoint.base}/v2/{path}/tags/list?n={size}"
         tags: list[str] = []
         seen: set[str] = set()
         visited: set[str] = set()
-        linked = False
         for _ in range(MAX_PAGES):
             visited.add(url)
             response = self._request(endpoint, "GET", url, path)
@@ -163,14 +151,13 @@ class RegistryClient:
             tags.extend(fresh)
             following = response.links.get("next", {}).get("url")
             if following:
-                linked = True
                 url = _same_host_link(urljoin(response.url, following), endpoint, name)
-            elif linked or not fresh:
-                break
+            elif fresh and len(page) >= size:
+                # A registry that honours n and last but sends no Link (a registry that
+                # ignores both sends nothing new on this request, and the listing ends).
+                url = f"{endpoint.base}/v2/{path}/tags/list?n={size}&last={quote(page[-1])}"
             else:
-                # No Link: a registry that pages without saying so continues after the
-                # last tag; one that ignores `last` sends nothing new and we stop.
-                url = f"{endpoint.base}/v2/{path}/tags/list?n={TAGS_PAGE_SIZE}&last={page[-1]}"
+                break
             if url in visited:
                 break
         return tags
@@ -238,14 +225,24 @@ class RegistryClient:
             return Check(shown, error.status, error.message)
 
     def map(self, func: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """``[func(item) for item in items]`` on up to ``settings.jobs`` threads."""
+        """``[func(item) for item in items]`` on up to ``settings.jobs`` threads (the same
+        threads, and so the same kept-alive connections, from one call to the next)."""
         if len(items) <= 1 or self.settings.jobs <= 1:
             return [func(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(self.settings.jobs, len(items))) as pool:
-            return list(pool.map(func, items))
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.settings.jobs, thread_name_prefix="bumper-registry"
+                )
+            pool = self._pool
+        return list(pool.map(func, items))
 
     def close(self) -> None:
-        """Close every connection this client opened."""
+        """Stop the threads and close every connection this client opened."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
         with self._lock:
             for session in self._sessions:
                 session.close()
@@ -285,7 +282,6 @@ class RegistryClient:
     ) -> requests.Response:
         import requests
 
-        started = time.monotonic()
         try:
             return self._session().request(
                 method,
@@ -302,8 +298,6 @@ class RegistryClient:
                 f"registry {where} is unreachable: {network_cause(error, self.settings)}",
                 STATUS_UNREACHABLE,
             ) from None
-        finally:
-            self.stats.add(time.monotonic() - started)
 
     def _request(
         self,

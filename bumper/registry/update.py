@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -429,47 +430,51 @@ def plan_moves(
 ) -> UpdatePlan:
     """Plan every move, each on the result of the ones before; all or nothing.
 
-    Paths are read inside ``root`` when given (a clone), else as given. Raises
-    BumperError (paths as the user knows them) when any move cannot be planned.
+    Paths are read inside ``root`` when given (a clone), else as given. A file that
+    several moves touch is planned in a scratch copy that holds the previous moves'
+    result. Raises BumperError (paths as the user knows them) when any move cannot be
+    planned.
     """
-    displays = list(dict.fromkeys(path for move in moves for path in move.paths))
-    files = []
-    for display in displays:
+    touches = Counter(path for move in moves for path in move.paths)
+    files: dict[str, _File] = {}
+    for display in touches:
         path = Path(display) if root is None else root / display
         try:
             data = path.read_bytes()
         except OSError as error:
             raise BumperError(f"{display}: cannot read: {error.strerror}") from None
-        files.append(_File(display, path, data, data))
+        files[display] = _File(display, path, data, data)
     changes: list[Change] = []
     skips: list[Skip] = []
     with tempfile.TemporaryDirectory(prefix="bumper-update-") as scratch_dir:
-        scratch = Path(scratch_dir)
-        names: dict[str, str] = {}
-        local: dict[str, str] = {}
-        for number, f in enumerate(files):
-            # The engine recognises some shapes by file name: keep it.
-            name = f"bumper-file-{number:05d}/{f.path.name}"
-            (scratch / name).parent.mkdir()
-            (scratch / name).write_bytes(f.original)
-            names[name] = f.display
-            local[f.display] = name
+        # What the engine is given for each file (its own path, or a scratch copy that
+        # keeps the file name: some shapes are recognised by it), and back.
+        given: dict[str, str] = {}
+        for number, (display, f) in enumerate(files.items()):
+            if touches[display] > 1:
+                copy = Path(scratch_dir) / f"{number:05d}" / f.path.name
+                copy.parent.mkdir()
+                copy.write_bytes(f.original)
+                given[display] = str(copy)
+            else:
+                given[display] = str(f.path)
+        shown = {arg: display for display, arg in given.items()}
         for move in moves:
             try:
                 plan = plan_set_image(
-                    move.target,
-                    [local[p] for p in move.paths],
-                    allow_downgrade=allow_downgrade,
-                    root=scratch,
+                    move.target, [given[p] for p in move.paths], allow_downgrade=allow_downgrade
                 )
-                plan.apply()
             except BumperError as error:
-                raise BumperError(_rename(str(error), names)) from None
-            changes += [_renamed(c, names) for c in plan.changes]
-            skips += [_renamed(s, names) for s in plan.skips]
-        for number, f in enumerate(files):
-            f.final = (scratch / f"bumper-file-{number:05d}" / f.path.name).read_bytes()
-    return UpdatePlan(list(moves), changes, skips, files)
+                raise BumperError(_rename(str(error), shown)) from None
+            for file_plan in plan.files:
+                if file_plan.changed:
+                    f = files[shown[file_plan.source.display]]
+                    f.final = file_plan.new_bytes()
+                    if given[f.display] != str(f.path):
+                        Path(given[f.display]).write_bytes(f.final)
+            changes += [_renamed(c, shown) for c in plan.changes]
+            skips += [_renamed(s, shown) for s in plan.skips]
+    return UpdatePlan(list(moves), changes, skips, list(files.values()))
 
 
 def _renamed(item: Any, names: dict[str, str]) -> Any:
