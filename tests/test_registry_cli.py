@@ -349,6 +349,25 @@ def test_several_images_in_one_file_are_planned_on_each_others_result(
     assert result.stderr.splitlines()[-1] == "changed 3 references in 1 file"
 
 
+def test_update_only_the_images_asked_for(
+    issue_image: str, open_registry: RunningRegistry, bumper: Callable[..., Result]
+) -> None:
+    other = f"{open_registry.host}/{unique_name()}"
+    open_registry.pusher.tags(other.split("/", 1)[1], ["1.0.0", "1.1.0"])
+    write_tree(Path("."), {"a.yaml": deployment(f"{issue_image}:1.0.0", f"{other}:1.0.0")})
+    result = bumper("update", "--image", other, "--diff")
+    assert result.exit_code == 0
+    added = [line for line in result.stdout.splitlines() if line.startswith("+ ")]
+    assert added == [f"+          image: {other}:1.1.0"]
+    assert f"image: {issue_image}:1.0.0" in Path("a.yaml").read_text()
+    missing = bumper("update", "--image", f"{other}-typo")
+    assert (missing.exit_code, missing.stderr.split(" (")[0]) == (
+        1,
+        f"bumper: error: no reference to {other}-typo found in .",
+    )
+    assert bumper("update", "--image", f"{other}-typo", "--allow-missing").exit_code == 0
+
+
 def test_nothing_is_written_when_a_registry_cannot_be_asked(
     issue_image: str, bumper: Callable[..., Result]
 ) -> None:

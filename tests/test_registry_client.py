@@ -270,6 +270,20 @@ def test_token_auth_failures_are_unauthorized(token_registry: RunningRegistry) -
     )
 
 
+def test_credentials_never_go_to_a_plain_http_realm_elsewhere(
+    open_registry: RunningRegistry, proxy: FaultProxy
+) -> None:
+    challenge = 'Bearer realm="http://auth.example.invalid/token",service="registry"'
+    proxy.faults = [Fault("/manifests/", 401, {"WWW-Authenticate": challenge})]
+    with client_for(READER, proxy.host) as client:
+        answer = client.check(f"{proxy.host}/{unique_name()}:1.0.0")
+    assert (answer.status, answer.message) == (
+        "unauthorized",
+        f"registry {proxy.host}: refusing to send credentials to the plain-HTTP token realm "
+        "auth.example.invalid",
+    )
+
+
 # -- failures and retries --------------------------------------------------------------
 
 
