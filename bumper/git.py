@@ -33,6 +33,7 @@ class Failure(enum.Enum):
     BRANCH_NOT_FOUND = "branch-not-found"
     REPO_NOT_FOUND = "repo-not-found"
     REJECTED = "rejected"  # a server hook or policy said no, for another reason
+    UNREACHABLE = "unreachable"  # no answer at all: DNS, refused, TLS; not worth retrying
     UNKNOWN = "unknown"
 
 
@@ -52,6 +53,12 @@ _PATTERNS: tuple[tuple[Failure, re.Pattern[str]], ...] = tuple(
         (Failure.BRANCH_NOT_FOUND, r"Remote branch .* not found|couldn't find remote ref"),
         (Failure.REPO_NOT_FOUND, r"Repository not found|repository '.*' not found"),
         (Failure.REPO_NOT_FOUND, r"returned error: 404|does not appear to be a git repository"),
+        (Failure.UNREACHABLE, r"Could not resolve (host|proxy)|Failed to connect to"),
+        (Failure.UNREACHABLE, r"Connection refused|Couldn't connect to server|No route to host"),
+        (
+            Failure.UNREACHABLE,
+            r"SSL certificate problem|SSL_connect|gnutls_handshake|TLS (?:connection|handshake)",
+        ),
         (Failure.RACE, r"\[rejected\]|non-fast-forward|fetch first|Updates were rejected because"),
         (Failure.RACE, r"failed to update ref|cannot lock ref|incorrect old value"),
         (Failure.TRANSIENT, r"RPC failed|remote end hung up|early EOF|Connection reset"),
@@ -67,6 +74,29 @@ def classify(output: str) -> Failure:
         if pattern.search(output):
             return failure
     return Failure.UNKNOWN
+
+
+# The cause of an unreachable server, in plain words.
+_CAUSES = (
+    (
+        re.compile(r"Could not resolve (?:host|proxy):? ?(\S*)", re.I),
+        "the name {0} does not resolve",
+    ),
+    (re.compile(r"Connection refused", re.I), "connection refused"),
+    (re.compile(r"No route to host", re.I), "no route to the host"),
+    (re.compile(r"timed out", re.I), "the connection timed out"),
+    (re.compile(r"SSL certificate problem: ([^\n]+)", re.I), "TLS certificate problem: {0}"),
+    (re.compile(r"SSL|TLS|gnutls", re.I), "the TLS handshake failed"),
+)
+
+
+def unreachable_cause(output: str) -> str | None:
+    """Why a server did not answer (DNS, refused, timeout, TLS), in plain words."""
+    for pattern, words in _CAUSES:
+        match = pattern.search(output)
+        if match:
+            return words.format(*(g.strip("'") for g in match.groups()))
+    return None
 
 
 def remote_lines(output: str) -> list[str]:
@@ -152,6 +182,7 @@ class GitCommandError(BumperError):
     def __init__(self, args: Sequence[str], output: str) -> None:
         self.output = output
         self.failure = classify(output)
+        self.cause = unreachable_cause(output) if self.failure is Failure.UNREACHABLE else None
         last = next((ln.strip() for ln in reversed(output.splitlines()) if ln.strip()), "")
         super().__init__(f"git {args[0]} failed: {last}" if last else f"git {args[0]} failed")
 
@@ -195,6 +226,14 @@ class Git:
         """True when ``git ARGS`` exits 0."""
         done = run_git(list(args), cwd=self.root, env=self.env, capture_output=True, check=False)
         return done.returncode == 0
+
+    def blob(self, sha: str) -> bytes:
+        """A blob's exact bytes (no newline translation)."""
+        done = run_git(["cat-file", "blob", sha], cwd=self.root, env=self.env,
+                       capture_output=True, check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise GitCommandError(["cat-file"], self.scrub(done.stderr.decode(errors="replace")))
+        return done.stdout  # type: ignore[no-any-return]
 
     def toplevel(self) -> Path:
         """The root of the work tree containing ``self.root``."""
@@ -264,9 +303,11 @@ class Git:
         self.run("commit", *flags, "--", *paths, stdin=message, env=env)
         return self.run("rev-parse", "HEAD").strip()
 
-    def add_trailer(self, message: str, trailer: str) -> str:
-        """``message`` with ``trailer`` appended the way ``git interpret-trailers`` does."""
-        return self.run("interpret-trailers", "--trailer", trailer, stdin=message)
+    def add_trailers(self, message: str, trailers: Sequence[str]) -> str:
+        """``message`` with ``trailers`` appended the way ``git interpret-trailers`` does."""
+        args = [arg for trailer in trailers for arg in ("--trailer", trailer)]
+        return self.run("interpret-trailers", "--where", "end", "--if-exists", "add", *args,
+                        stdin=message)  # fmt: skip
 
     def push(self, remote: str, branch: str) -> None:
         """Push HEAD to ``branch``: fast-forward only (never forced)."""

@@ -17,17 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from bumper.delivery.gitpush import (
-    ACTIONS_BOT,
-    BumpFn,
-    BumpOutcome,
-    DeliverOptions,
-    deliver_checkout,
-    deliver_remote,
-    repository_url,
-    resolve_token,
-    wants_skip_ci,
-)
+from bumper.delivery.contract import BumpFn, BumpOutcome, DeliverOptions, resolve_token
+from bumper.delivery.github import repository_url
+from bumper.delivery.gitpush import deliver_checkout, deliver_remote
+from bumper.delivery.messages import wants_skip_ci
+from bumper.delivery.workspace import ACTIONS_BOT
 from bumper.edit.plan import plan_set_image
 from bumper.errors import BumperError
 from bumper.git import Failure, classify

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bumper.delivery.gitpush import BumpOutcome, DeliverOptions, deliver_checkout
+from bumper.delivery.contract import BumpOutcome, DeliverOptions
+from bumper.delivery.gitpush import deliver_checkout
 from bumper.delivery.loopguard import LoopCheck, bumped_image, check_event, check_github_event
 from bumper.errors import BumperError
 

@@ -21,8 +21,8 @@ from click.testing import CliRunner, Result
 
 from bumper.cli import main
 from bumper.delivery.github import github_repo
-from bumper.delivery.pullrequest import branch_name, branch_safe
-from bumper.delivery.route import DeliveryRequest
+from bumper.delivery.contract import DeliveryRequest, PullRequestOptions
+from bumper.delivery.messages import branch_name, branch_safe
 from tests import fakegithub_fixtures
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub_fixtures import IDENTITY, create_bare_repo
@@ -533,15 +533,15 @@ def test_checkout_origin_names_the_repository(
 def test_pull_request_mode_commits_through_the_api_by_default(
     fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bumper.delivery import route
-    from bumper.delivery.bump import Bump
+    from bumper.delivery import deliver
+    from bumper.release import Bump
 
-    bump = Bump("ghcr.io/acme/app:1.1.0", ["k8s"], relative_to_root=True)
-    request = DeliveryRequest(pull_request=True, repo=REPO)
+    bump = Bump(["ghcr.io/acme/app:1.1.0"], ["k8s"], relative_to_root=True)
+    request = DeliveryRequest(pull_request=PullRequestOptions(), repo=REPO)
 
-    report = route.run(bump, request, github_env(fake))
+    result = deliver(bump, request, github_env(fake))
 
-    assert report.mode == "pull-request" and report.details["verified"] is True
+    assert result.mode == "pull-request" and result.verified is True
 
 
 @pytest.mark.parametrize(

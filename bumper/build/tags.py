@@ -121,3 +121,16 @@ def check_mutable_tag(tag: str, *, allow_latest: bool) -> None:
             "refusing to push the mutable tag 'latest' (it defeats rollbacks); "
             "use an immutable tag such as --tag auto, or pass --allow-latest"
         )
+
+
+TAG_STRATEGIES = ("auto", "sha")
+
+
+def strategy_tag(strategy: str, context: SourceContext) -> str:
+    """The tag a strategy gives when none is written: ``auto`` (``X.Y.Z`` for a
+    ``vX.Y.Z`` git tag, else ``sha-<7 hex>``) or ``sha`` (always ``sha-<7 hex>``)."""
+    if strategy == "sha":
+        if not context.commit:
+            raise BumperError("tag-strategy sha needs a commit: run in a git checkout or give tag")
+        return f"sha-{context.commit[:7]}"
+    return auto_tag(context)

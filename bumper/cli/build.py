@@ -11,12 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bumper.cli.common import (
+    delivery_request,
+    one_line_errors,
+    path_argument,
+    plan_options,
+    release_delivery_options,
+    split_delivery,
+)
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:
     from bumper.build.engine import BuildOptions, Progress
     from bumper.build.source import SourceContext
-    from bumper.edit.plan import Plan
 
 
 def _pairs(
@@ -276,13 +283,6 @@ def _request(params: dict[str, Any], *, push: bool) -> _Request:
     return _Request(options, context, progress)
 
 
-def _run(body: Callable[[], None]) -> None:
-    # bumper.cli imports this module to register the commands: import it only at run time.
-    from bumper.cli import one_line_errors
-
-    one_line_errors(body)()
-
-
 output_option = click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -297,6 +297,7 @@ output_option = click.option(
 @_build_options
 @click.option("--push/--no-push", default=True, show_default=True, help="Push after building.")
 @output_option
+@one_line_errors
 def build_command(push: bool, output: str, **params: Any) -> None:
     """Build NAME[:TAG], push it, and print NAME:TAG@DIGEST.
 
@@ -309,41 +310,30 @@ def build_command(push: bool, output: str, **params: Any) -> None:
     Progress goes to stderr; stdout carries only the result. The digest is the one the
     registry holds for the pushed tag: from buildx's metadata, else read back after the push.
     """
+    from bumper.build.engine import build_and_push
 
-    def body() -> None:
-        from bumper.build.engine import build_and_push
-
-        request = _request(params, push=push)
-        result = build_and_push(request.options, request.context, progress=request.progress)
-        if output == "json":
-            click.echo(json.dumps(result.to_dict()))
-        else:
-            click.echo(result.ref)
-
-    _run(body)
+    request = _request(params, push=push)
+    result = build_and_push(request.options, request.context, progress=request.progress)
+    if output == "json":
+        click.echo(json.dumps(result.to_dict()))
+    else:
+        click.echo(result.ref)
 
 
 @click.command(
     "release", short_help="Build and push an image, then set it in the manifests under PATH."
 )
 @_build_options
-@click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
+@path_argument
 @click.option(
     "--pin-digest",
     is_flag=True,
     help="Write NAME:TAG@DIGEST into the manifests instead of NAME:TAG.",
 )
-@click.option(
-    "--allow-downgrade",
-    is_flag=True,
-    help="Write a semver tag lower than the current one (skipped by default).",
-)
-@click.option(
-    "--allow-missing", is_flag=True, help="Exit 0 even when no reference to the image exists."
-)
-@click.option("--include", multiple=True, metavar="GLOB", help="Only files matching GLOB.")
-@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out files matching GLOB.")
+@plan_options
+@release_delivery_options
 @output_option
+@one_line_errors
 def release_command(
     paths: tuple[str, ...],
     pin_digest: bool,
@@ -358,36 +348,37 @@ def release_command(
 
     The manifests are planned before the build, so a bad file or a missing reference
     fails fast; they are written only after the push succeeded. With --pin-digest the
-    digest written is the one the registry reports for the pushed tag.
+    digest written is the one the registry reports for the pushed tag. With --commit,
+    --push, --repo or --pull-request the change is landed in git, as set-image does.
     """
+    from bumper import release
+    from bumper.render import print_summary
 
-    def body() -> None:
-        from bumper.build.engine import build_and_push
-        from bumper.edit.plan import plan_set_image
-        from bumper.render import print_summary
-
-        request = _request(params, push=True)
-        image, tag = request.options.image, request.options.tag
-
-        def plan(target: str) -> Plan:
-            return plan_set_image(
-                target,
-                list(paths) or ["."],
-                allow_downgrade=allow_downgrade,
-                allow_missing=allow_missing,
-                include=include,
-                exclude=exclude,
-            )
-
-        # Fail on a bad manifest or a missing reference before minutes of building.
-        plan(f"{image}:{tag}")
-        result = build_and_push(request.options, request.context, progress=request.progress)
-        final = plan(result.ref if pin_digest else f"{image}:{tag}")
-        final.apply()
-        if output == "json":
-            click.echo(json.dumps({"build": result.to_dict(), "plan": final.to_dict()}))
-            return
-        print_summary(final, dry_run=False)
-        click.echo(result.ref)
-
-    _run(body)
+    delivery = delivery_request(split_delivery(params))
+    build = _request(params, push=True)
+    result = release.run(
+        release.ReleaseRequest(
+            targets=[f"{build.options.image}:{build.options.tag}"],
+            paths=list(paths) or ["."],
+            plan=release.PlanOptions(allow_downgrade, allow_missing, include, exclude),
+            delivery=delivery,
+            build=build.options,
+            context=build.context,
+            progress=build.progress,
+            pin_digest=pin_digest,
+        )
+    )
+    assert result.build is not None
+    if output == "json":
+        document = {"build": result.build.to_dict()}
+        if result.plan is not None:
+            document["plan"] = result.plan.to_dict()
+        if result.delivery is not None:
+            document["delivery"] = result.delivery.to_dict()
+        click.echo(json.dumps(document))
+        return
+    if result.plan is not None:
+        print_summary(result.plan, dry_run=False)
+    if result.delivery is not None:
+        click.echo(result.delivery.summary(), err=True)
+    click.echo(result.build.ref)

@@ -8,6 +8,7 @@ Everything here works the same against github.com and GitHub Enterprise Server
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -17,8 +18,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bumper.delivery.gitpush import is_slug
+from bumper.delivery.contract import DeliveryRequest
+from bumper.delivery.workspace import checkout_root, checkout_target
 from bumper.errors import BumperError
+from bumper.git import Git, git_env, to_url
+
+log = logging.getLogger("bumper")
 
 if TYPE_CHECKING:
     from github import Github
@@ -27,6 +32,7 @@ DEFAULT_SERVER = "https://github.com"
 DEFAULT_API = "https://api.github.com"
 # A pipeline should not sit for an hour on a primary rate limit: past this it fails clearly.
 MAX_RATE_LIMIT_WAIT = 90.0
+TIMEOUT = 20
 
 ACTIONS_PR_SETTING = (
     "Settings → Actions → General → Workflow permissions → "
@@ -54,6 +60,29 @@ class GitHubRepo:
     @property
     def web_url(self) -> str:
         return f"{self.server_url}/{self.slug}"
+
+
+def is_slug(repo: str) -> bool:
+    """True for ``OWNER/NAME`` (a repository on ``GITHUB_SERVER_URL``), not a URL or path."""
+    return re.fullmatch(r"[\w.-]+/[\w.-]+", repo) is not None and not repo.startswith(".")
+
+
+def repository_url(repo: str, env: Mapping[str, str] | None = None) -> str:
+    """The clone URL for ``OWNER/NAME`` (on ``GITHUB_SERVER_URL``), a git URL or a path."""
+    env = os.environ if env is None else env
+    if is_slug(repo):
+        server = (env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER).rstrip("/")
+        return f"{server}/{repo}"
+    return to_url(repo)
+
+
+def commit_url(remote_url: str, sha: str) -> str | None:
+    """The web page of a commit on a remote reached over http(s) (GitHub, GitLab, Gitea
+    all serve ``<repository>/commit/<sha>``); None for other remotes."""
+    parts = urlsplit(remote_url)
+    if parts.scheme not in ("http", "https"):
+        return None
+    return f"{remote_url.rstrip('/').removesuffix('.git')}/commit/{sha}"
 
 
 def api_url_for(server_url: str) -> str:
@@ -152,12 +181,19 @@ def _bounded_retry(max_wait: float) -> Any:
                     f"({self.max_wait:.0f}s); try again later"
                 )
             if wait > 0:
+                status = getattr(response, "status", None)
+                why = f"answered {status}" if status else "did not answer"
+                log.info("GitHub %s; retrying in %.1fs", why, wait)
                 time.sleep(wait)
 
     # PATCH is retried too: bumper's PATCHes (ref to a sha, PR title/body) are idempotent.
     methods = frozenset(GithubRetry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"})
+    # A server that does not answer at all (refused, no such name, TLS) is tried twice,
+    # briefly: a pipeline must fail in seconds, not sit for minutes.
     return BoundedRetry(
         total=8,
+        connect=1,
+        other=1,
         backoff_factor=0.5,
         backoff_jitter=0.5,
         backoff_max=30,
@@ -176,10 +212,40 @@ def client(repo: GitHubRepo, token: str, *, max_wait: float = MAX_RATE_LIMIT_WAI
         base_url=repo.api_url,
         auth=Auth.Token(token),
         retry=_bounded_retry(max_wait),
-        timeout=30,
+        # One number for connecting and reading (PyGithub takes no pair): long enough for a
+        # slow API answer; a refused or unresolvable address fails at once anyway.
+        timeout=TIMEOUT,
         seconds_between_requests=None,
         seconds_between_writes=None,
     )
+
+
+# What a connection failure's text says, in plain words (first match wins).
+_NETWORK_CAUSES = (
+    (("NameResolutionError", "Name or service not known", "nodename nor servname",
+      "Temporary failure in name resolution", "getaddrinfo failed", "No address associated"),
+     "the host name does not resolve"),
+    (("Connection refused", "Errno 111", "ConnectionRefusedError"), "connection refused"),
+    (("CERTIFICATE_VERIFY_FAILED", "certificate verify failed"),
+     "its TLS certificate is not trusted"),
+    (("SSLError", "SSL:", "TLS"), "the TLS handshake failed"),
+    (("ConnectTimeout", "timed out", "Read timed out"), "it did not answer in time"),
+    (("No route to host", "Network is unreachable"), "the network cannot reach it"),
+)  # fmt: skip
+
+
+def network_cause(error: BaseException) -> str:
+    """Why a connection failed, in plain words (not a urllib3 repr)."""
+    texts = []
+    seen: BaseException | None = error
+    while seen is not None and len(texts) < 8:
+        texts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(texts)
+    for markers, words in _NETWORK_CAUSES:
+        if any(marker in text for marker in markers):
+            return words
+    return str(error).splitlines()[0][:200] if str(error) else type(error).__name__
 
 
 def error_message(error: Exception) -> str:
@@ -222,7 +288,9 @@ def explain(
     status, text = status_of(error), error_message(error)
     lowered = text.lower()
     if status is None:
-        return BumperError(f"cannot reach GitHub at {repo.api_url} while {action}: {text}")
+        return BumperError(
+            f"cannot reach GitHub at {repo.api_url} while {action}: {network_cause(error)}"
+        )
     if status == 401:
         return BumperError(
             f"GitHub rejected the token (401 {text}) while {action}: "
@@ -279,3 +347,23 @@ def is_not_fast_forward(error: Exception) -> bool:
     return status_of(error) == 422 and (
         "not a fast forward" in text or "reference already exists" in text
     )
+
+
+def github_location(
+    request: DeliveryRequest, env: Mapping[str, str], *, need_branch: bool
+) -> tuple[GitHubRepo, str | None]:
+    """The GitHub repository a request is for (``--repo``, else the checkout's remote)
+    and, for a checkout with ``need_branch``, the branch its upstream names."""
+    if request.repo is not None:
+        return github_repo(request.repo, env), request.branch
+    root = checkout_root(".", env)
+    git = Git(root, git_env(env))
+    if need_branch:
+        remote, branch = checkout_target(git, request.branch)
+    else:
+        remotes = git.remotes()
+        remote = "origin" if "origin" in remotes else (remotes[0] if len(remotes) == 1 else "")
+        if not remote:
+            raise BumperError("the checkout has no single GitHub remote; pass --repo OWNER/NAME")
+        branch = request.branch
+    return github_repo(git.remote_url(remote), env), branch

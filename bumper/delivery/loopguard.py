@@ -25,9 +25,15 @@ _TRAILER = re.compile(rf"^{TRAILER_KEY}:[ \t]*(\S+)", re.IGNORECASE | re.MULTILI
 
 
 def bumped_image(message: str) -> str | None:
-    """The image named by the commit's ``Bumped-Image:`` trailer, or None."""
+    """The image named by the commit's (first) ``Bumped-Image:`` trailer, or None."""
     match = _TRAILER.search(message)
     return match.group(1) if match else None
+
+
+def bumped_images(message: str) -> list[str]:
+    """Every image the commit's ``Bumped-Image:`` trailers name (a grouped bump has one
+    per image)."""
+    return _TRAILER.findall(message)
 
 
 @dataclass(frozen=True)

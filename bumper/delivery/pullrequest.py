@@ -1,9 +1,9 @@
-"""Pull-request mode: exactly one up-to-date pull request per image.
+"""Mode ``pull-request``: exactly one up-to-date pull request per image (or group).
 
 Every run rebuilds bumper's branch (``bumper/<image>`` by default) from the *current*
 head of the base, with the bump re-planned there, so the pull request never conflicts
 and never carries stale changes. The branch may be rewritten only while it holds
-bumper's own commits for this image: a commit someone else pushed there stops bumper
+bumper's own commits for these images: a commit someone else pushed there stops bumper
 (unless ``--force``). When the base already has the target, no pull request is opened
 and an open one for this image is closed with a comment.
 """
@@ -11,231 +11,57 @@ and an open one for this image is closed with a comment.
 from __future__ import annotations
 
 import os
-import re
-import string
-import tempfile
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from bumper.delivery.apicommit import BranchClone, Staged, is_verified, replay, stage
+from bumper.delivery.apicommit import Staged, branch_clone, is_verified, replay, stage
+from bumper.delivery.contract import (
+    MERGE_METHODS,
+    BumpOutcome,
+    DeliverOptions,
+    DeliveryRequest,
+    DeliveryResult,
+    PullRequestInfo,
+    PullRequestOptions,
+    register,
+    resolve_token,
+)
 from bumper.delivery.github import (
     GitHubRepo,
     api_errors,
     client,
     error_message,
     explain,
+    github_location,
     is_not_fast_forward,
     require_token,
     status_of,
 )
-from bumper.delivery.gitpush import PLACEHOLDERS, DeliverOptions, _validate, backoff
-from bumper.delivery.loopguard import bumped_image
-from bumper.edit.reference import ReferenceError, canonical_name, format_reference, parse_reference
+from bumper.delivery.loopguard import bumped_images
+from bumper.delivery.messages import branch_name, placeholders, render_body, render_title
+from bumper.delivery.workspace import Workspace, validate
+from bumper.edit.reference import ReferenceError, canonical_name, parse_reference
 from bumper.edit.versions import is_downgrade
 from bumper.errors import BumperError
-from bumper.git import Failure, GitCommandError, run_git
+from bumper.git import Failure, GitCommandError
+from bumper.retry import Race, until_landed
 
-if TYPE_CHECKING:
-    from bumper.delivery.bump import Bump
-    from bumper.edit.plan import Plan
-
-DEFAULT_BRANCH = "bumper/{name}"
-DEFAULT_TITLE = "Bump {name} to {version}"
-MERGE_METHODS = ("merge", "squash", "rebase")
 AUTO_MERGE_SETTING = 'Settings → General → Pull Requests → "Allow auto-merge"'
-# GitHub refuses bodies over 65536 characters; the diff is cut well before that.
-MAX_DIFF = 40_000
-MAX_TABLE_ROWS = 200
 PR_PERMISSION = "pull-requests: write"
 
 
-@dataclass(frozen=True)
-class PullRequestOptions:
-    """What the pull request looks like. ``branch`` and ``title`` are templates
-    (``{name}`` in the branch is the image name made branch-safe); ``via`` is ``api``
-    (Verified commits) or ``git``."""
+class PullRequestBump(Protocol):
+    """What pull-request mode needs of a bump besides planning it: the ``name`` its branch
+    is named after, the canonical ``images`` whose bumper commits it may replace, the
+    ``version`` it proposes (None for several images) and whether going back is allowed."""
 
-    base: str | None = None
-    branch: str | None = None
-    title: str | None = None
-    labels: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()
-    team_reviewers: tuple[str, ...] = ()
-    assignees: tuple[str, ...] = ()
-    draft: bool = False
-    auto_merge: str | None = None
-    force: bool = False
-    via: str = "api"
+    name: str
+    images: frozenset[str]
+    version: str | None
+    allow_downgrade: bool
 
-
-@dataclass(frozen=True)
-class PullRequestResult:
-    """What pull-request mode did: ``operation`` is created, updated, closed or none."""
-
-    operation: str
-    branch: str
-    base: str
-    number: int | None = None
-    url: str | None = None
-    head_sha: str | None = None
-    commit: str | None = None
-    verified: bool | None = None
-    changed: bool = False
-    attempts: int = 1
-    reason: str = ""
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-    def summary(self) -> str:
-        """One line for a person (plus one line per warning)."""
-        if self.operation in ("created", "updated"):
-            text = f"{self.operation} pull request #{self.number}: {self.url}"
-        elif self.operation == "closed":
-            text = f"closed pull request #{self.number} ({self.url}): {self.reason}"
-        elif self.number is not None:
-            text = f"pull request #{self.number} is up to date: {self.url}"
-        else:
-            text = f"no pull request needed: {self.reason}"
-        return text + "".join(f"\nwarning: {w}" for w in self.warnings)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (for ``--output json`` and Action outputs)."""
-        return {
-            "operation": self.operation,
-            "number": self.number,
-            "url": self.url,
-            "head_sha": self.head_sha,
-            "branch": self.branch,
-            "base": self.base,
-            "commit": self.commit,
-            "verified": self.verified,
-            "changed": self.changed,
-            "attempts": self.attempts,
-            "reason": self.reason,
-            "warnings": list(self.warnings),
-        }
-
-
-# --------------------------------------------------------------------------- templates
-
-
-def branch_safe(name: str) -> str:
-    """An image name as one branch-name component: ``ghcr.io/acme/app`` ->
-    ``ghcr.io-acme-app``. Slashes go too, so ``app`` and ``app/worker`` never collide
-    as a file and a directory under ``refs/heads``."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name)
-    safe = re.sub(r"\.{2,}", ".", safe).strip("-.")
-    return safe.removesuffix(".lock") or "image"
-
-
-def branch_name(template: str | None, name: str) -> str:
-    """The pull-request branch from ``template`` (placeholder ``{name}``)."""
-    template = template or DEFAULT_BRANCH
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-        unknown = [f for f in fields if f != "name"]
-        if unknown:
-            raise BumperError(f"unknown placeholder {{{unknown[0]}}} in --branch; use {{name}}")
-        branch = template.format(name=branch_safe(name))
-    except (ValueError, IndexError) as err:
-        raise BumperError(f"invalid --branch template {template!r}: {err}") from None
-    check = run_git(["check-ref-format", "--branch", branch], capture_output=True, check=False)
-    if check.returncode != 0 or branch.startswith("-"):
-        raise BumperError(f"--branch {template!r} gives {branch!r}, not a valid branch name")
-    return branch
-
-
-def placeholders(bump: Bump) -> dict[str, str]:
-    """Template values (the same as the commit message's) for the bump's last plan."""
-    target, plan = bump.target, bump.last_plan
-    changes = plan.changes if plan is not None else []
-    files = plan.to_dict()["files"] if plan is not None else []
-    return {
-        "image": format_reference(target.written_name, target.tag, target.digest),
-        "name": target.written_name,
-        "tag": target.tag or "",
-        "new_tag": target.tag or "",
-        "old_tag": ", ".join(dict.fromkeys(c.old_tag for c in changes if c.old_tag)),
-        "digest": target.digest or "",
-        "version": target.tag or target.digest or "",
-        "files": ", ".join(files),
-        "changes": "\n".join(f"{c.path}:{c.line}: {c.old} -> {c.new}" for c in changes),
-    }
-
-
-def render_title(template: str | None, values: Mapping[str, str]) -> str:
-    """The pull-request title from ``template`` (the commit-message placeholders)."""
-    template = template or DEFAULT_TITLE
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f]
-        unknown = [f for f in fields if f not in values]
-        if unknown:
-            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise BumperError(f"unknown placeholder {{{unknown[0]}}} in --title; use {known}")
-        title = " ".join(template.format_map(dict(values)).split())
-    except (ValueError, IndexError) as err:
-        raise BumperError(f"invalid --title template {template!r}: {err}") from None
-    if not title:
-        raise BumperError("--title gives an empty pull-request title")
-    return title
-
-
-def _cell(text: str) -> str:
-    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
-
-
-def render_body(plan: Plan, values: Mapping[str, str], base: str,
-                env: Mapping[str, str]) -> str:  # fmt: skip
-    """The pull-request description: what changes where, where the build came from,
-    and the diff in a collapsed block."""
-    lines = [f"Bumps {_cell(values['name'])} to {_cell(values['version'])} on `{base}`.", ""]
-    lines += ["| File | Old | New |", "| --- | --- | --- |"]
-    changes = plan.changes
-    for change in changes[:MAX_TABLE_ROWS]:
-        where = _cell(f"{change.path}:{change.line}")
-        lines.append(f"| {where} | {_cell(change.old)} | {_cell(change.new)} |")
-    if len(changes) > MAX_TABLE_ROWS:
-        lines.append(f"| … {len(changes) - MAX_TABLE_ROWS} more | | |")
-    lines.append("")
-    if values["digest"]:
-        lines += [f"Digest: {_cell(values['digest'])}", ""]
-    source = _source_line(env)
-    if source:
-        lines += [source, ""]
-    diff = plan.diff()
-    if len(diff) > MAX_DIFF:
-        cut = diff.rfind("\n", 0, MAX_DIFF) + 1
-        diff = diff[:cut] + f"... diff truncated ({len(diff) - cut} more characters)\n"
-    lines += ["<details><summary>Diff</summary>", "", "```diff", diff.rstrip("\n"), "```", ""]
-    lines += ["</details>", ""]
-    lines.append(
-        "<sub>Opened by bumper. The branch is rebuilt from the base on every bump; "
-        "commits pushed to it by others stop bumper from touching it.</sub>"
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _source_line(env: Mapping[str, str]) -> str | None:
-    """Links to the commit and workflow run that built the image, inside Actions."""
-    server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
-    repository, sha, run = (
-        env.get("GITHUB_REPOSITORY"),
-        env.get("GITHUB_SHA"),
-        env.get("GITHUB_RUN_ID"),
-    )
-    if not repository:
-        return None
-    parts = []
-    if sha:
-        parts.append(f"[{repository}@{sha[:7]}]({server}/{repository}/commit/{sha})")
-    if run:
-        parts.append(f"[workflow run {run}]({server}/{repository}/actions/runs/{run})")
-    return ("Built from " + " in ".join(parts) + ".") if parts else None
-
-
-# --------------------------------------------------------------------------- the branch
+    def __call__(self, root: Any) -> BumpOutcome: ...
 
 
 @dataclass(frozen=True)
@@ -244,7 +70,7 @@ class BranchState:
 
     head: str | None = None
     foreign: tuple[str, ...] = ()
-    image: str | None = None  # the newest Bumped-Image trailer for this image
+    image: str | None = None  # the newest Bumped-Image trailer for these images
     tree: str | None = None
     parents: tuple[str, ...] = ()
     commits: int = 0
@@ -263,21 +89,19 @@ def _describe(commit: Any) -> str:
     return f"{commit.sha[:12]} by {author}: {subject!r}"
 
 
-class _Race(Exception):
-    """The branch moved while bumper was updating it: re-read and try again."""
-
-
-class _PullRequestRun:
+@dataclass
+class _Run:
     """One pull-request delivery: state shared by the steps of the retry loop."""
 
-    def __init__(self, bump: Bump, repo: GitHubRepo, remote: Any, branch: str, base: str,
-                 options: DeliverOptions, pr: PullRequestOptions,
-                 env: Mapping[str, str]) -> None:  # fmt: skip
-        self.bump, self.repo, self.remote = bump, repo, remote
-        self.branch, self.base = branch, base
-        self.options, self.pr, self.env = options, pr, env
-        self.names = {bump.target.canonical, canonical_name(bump.target.written_name)}
-        self.warnings: list[str] = []
+    bump: PullRequestBump
+    repo: GitHubRepo
+    remote: Any
+    branch: str
+    base: str
+    options: DeliverOptions
+    pr: PullRequestOptions
+    env: Mapping[str, str]
+    warnings: list[str] = field(default_factory=list)
 
     # -- reading
 
@@ -313,10 +137,11 @@ class _PullRequestRun:
         image = None
         for commit in commits:
             parents = [p.sha for p in commit.parents]
-            trailer = bumped_image(commit.commit.message or "")
-            if trailer is not None and canonical_name(_image_name(trailer) or "") in self.names:
-                image = trailer
-            elif trailer is None and len(parents) > 1 and not set(parents[1:]) & ahead:
+            trailers = bumped_images(commit.commit.message or "")
+            names = {canonical_name(_image_name(t) or "") for t in trailers}
+            if trailers and names <= self.bump.images:
+                image = trailers[0]
+            elif not trailers and len(parents) > 1 and not set(parents[1:]) & ahead:
                 continue  # GitHub's "Update branch": a merge of the base, nothing of its own
             else:
                 foreign.append(_describe(commit))
@@ -343,20 +168,21 @@ class _PullRequestRun:
 
     def newer_on_branch(self, state: BranchState) -> str | None:
         """The version the branch proposes when it is newer than the target (semver)."""
-        if state.image is None:
+        if state.image is None or self.bump.version is None:
             return None
         try:
             proposed = parse_reference(state.image).tag
         except ReferenceError:
             return None
-        return proposed if is_downgrade(proposed, self.bump.target.tag) else None
+        return proposed if is_downgrade(proposed, self.bump.version) else None
 
     # -- writing the branch
 
     def publish(
-        self, work: BranchClone, staged: Staged, state: BranchState
+        self, work: Workspace, staged: Staged, state: BranchState
     ) -> tuple[str, bool | None]:
         """Point the branch at the staged bump on the base head; (sha, verified)."""
+        assert staged.sha is not None
         if self.pr.via == "git":
             self.push(work, state.head)
             return staged.sha, None
@@ -378,24 +204,22 @@ class _PullRequestRun:
             ref = self.remote.get_git_ref(f"heads/{self.branch}")
             # The REST API has no compare-and-swap for a forced update: check just before.
             if ref.object.sha != expected:
-                raise _Race
+                raise Race("the pull-request branch moved")
             ref.edit(sha, force=True)
         except RequestException as err:
             raise explain(err, action, self.repo) from None
         except GithubException as err:
             if is_not_fast_forward(err) or status_of(err) == 404:
-                raise _Race from None
+                raise Race("the pull-request branch moved") from None
             raise explain(err, action, self.repo) from None
 
-    def push(self, work: BranchClone, expected: str | None) -> None:
+    def push(self, work: Workspace, expected: str | None) -> None:
         """Push the clone's HEAD to the branch, forced only over the exact commit checked."""
-        lease = f"--force-with-lease=refs/heads/{self.branch}:{expected or ''}"
         try:
-            work.git.run("push", "--porcelain", "--quiet", lease, "origin",
-                         f"HEAD:refs/heads/{self.branch}")  # fmt: skip
+            work.push(f"refs/heads/{self.branch}", lease=expected or "")
         except GitCommandError as err:
             if err.failure in (Failure.RACE, Failure.TRANSIENT):
-                raise _Race from None
+                raise Race("the pull-request branch moved") from None
             if err.failure is Failure.CANNOT_WRITE:
                 raise BumperError(
                     f"the token cannot push to {self.repo.slug}: it needs 'contents: write' "
@@ -405,15 +229,13 @@ class _PullRequestRun:
 
     # -- the pull request
 
-    def ensure_pull(self, pull: Any | None, pushed: bool) -> tuple[Any, str]:
+    def ensure_pull(self, pull: Any | None, pushed: bool, outcome: BumpOutcome) -> tuple[Any, str]:
         """Create the pull request, or bring the open one's title and body up to date."""
         from github import GithubException
 
-        plan = self.bump.last_plan
-        assert plan is not None
-        values = placeholders(self.bump)
+        values = placeholders(outcome, [row.path for row in outcome.rows])
         title = render_title(self.pr.title, values)
-        body = render_body(plan, values, self.base, self.env)
+        body = render_body(self.pr.body, outcome, values, self.base, self.env)
         if pull is None:
             try:
                 created = self.remote.create_pull(
@@ -428,7 +250,7 @@ class _PullRequestRun:
             if pull is None:
                 raise BumperError(
                     f"GitHub says a pull request from '{self.branch}' exists but lists none open"
-                )
+                ) from None
         changed = pull.title != title or (pull.body or "") != body
         if changed:
             with api_errors("updating the pull request", self.repo, permission=PR_PERMISSION):
@@ -436,7 +258,8 @@ class _PullRequestRun:
         return pull, "updated" if (changed or pushed) else "none"
 
     def decorate(self, pull: Any, created: bool) -> None:
-        """Labels and assignees (added when missing), reviewers (on creation), auto-merge."""
+        """Labels, assignees and the milestone (added when missing), reviewers (on
+        creation), auto-merge."""
         from github import GithubException
 
         with api_errors("labelling the pull request", self.repo, permission=PR_PERMISSION):
@@ -448,6 +271,8 @@ class _PullRequestRun:
             missing = [login for login in self.pr.assignees if login not in assigned]
             if missing:
                 pull.add_to_assignees(*missing)
+        if self.pr.milestone:
+            self.set_milestone(pull)
         # Asking again on every bump would re-notify people who already reviewed.
         if created and (self.pr.reviewers or self.pr.team_reviewers):
             try:
@@ -461,6 +286,21 @@ class _PullRequestRun:
                 self.warnings.append(f"reviewers not requested: {error_message(err)}")
         if self.pr.auto_merge:
             self.enable_auto_merge(pull)
+
+    def set_milestone(self, pull: Any) -> None:
+        """Put the pull request in the milestone named (by title) or numbered."""
+        wanted = str(self.pr.milestone)
+        current = pull.milestone
+        if current is not None and wanted in (current.title, str(current.number)):
+            return
+        with api_errors("reading milestones", self.repo, permission="issues: read"):
+            milestones = list(self.remote.get_milestones(state="open"))
+        found = next((m for m in milestones if wanted in (m.title, str(m.number))), None)
+        if found is None:
+            raise BumperError(f"milestone {wanted!r} not found among the open milestones of "
+                              f"{self.repo.slug}")  # fmt: skip
+        with api_errors("setting the milestone", self.repo, permission="issues: write"):
+            self.remote.get_issue(pull.number).edit(milestone=found)
 
     def enable_auto_merge(self, pull: Any) -> None:
         from github import GithubException
@@ -491,55 +331,69 @@ class _PullRequestRun:
         with api_errors("closing the pull request", self.repo, permission=PR_PERMISSION):
             pull.create_issue_comment(f"Closing: {reason}. (bumper)")
             pull.edit(state="closed")
+        if self.pr.delete_branch:
+            self.delete_branch()
+
+    def delete_branch(self) -> None:
+        """Delete bumper's branch (its pull request is closed or merged)."""
+        from github import GithubException
+
+        try:
+            self.remote.get_git_ref(f"heads/{self.branch}").delete()
+        except GithubException as err:
+            if status_of(err) != 404:
+                raise explain(err, f"deleting branch '{self.branch}'", self.repo) from None
 
     # -- the loop
 
-    def run(self, work: BranchClone) -> PullRequestResult:
+    def run(self, work: Workspace) -> DeliveryResult:
         options = replace(self.options, pull_request=True)
-        attempts = self.options.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                return self.attempt(work, options, attempt)
-            except _Race:
-                if attempt < attempts:
-                    time.sleep(backoff(attempt, options.base_delay, options.max_delay))
-                work.refresh()
-        raise BumperError(
-            f"gave up after {attempts} attempts: branch '{self.branch}' of {self.repo.slug} "
-            "kept changing under concurrent updates; raise --max-attempts"
+        return until_landed(
+            lambda number: self.attempt(work, options, number),
+            attempts=self.options.max_attempts,
+            what=f"branch '{self.branch}' of {self.repo.slug}",
+            refresh=work.refresh,
+            base_delay=self.options.base_delay,
+            max_delay=self.options.max_delay,
         )
 
-    def result(
-        self, operation: str, pull: Any | None, attempt: int, **extra: Any
-    ) -> PullRequestResult:
-        return PullRequestResult(
-            operation=operation,
-            branch=self.branch,
-            base=self.base,
-            number=pull.number if pull is not None else None,
-            url=pull.html_url if pull is not None else None,
-            attempts=attempt,
+    def result(self, operation: str, pull: Any | None, attempt: int, *, changed: bool = False,
+               head_sha: str | None = None, commit: str | None = None,
+               verified: bool | None = None, reason: str = "") -> DeliveryResult:  # fmt: skip
+        number = pull.number if pull is not None else None
+        url = pull.html_url if pull is not None else None
+        info = PullRequestInfo(operation, self.branch, self.base, number, url, head_sha, reason)
+        if operation in ("created", "updated"):
+            summary = f"{operation} pull request #{number}: {url}"
+        elif operation == "closed":
+            summary = f"closed pull request #{number} ({url}): {reason}"
+        elif number is not None:
+            summary = f"pull request #{number} is up to date: {url}"
+        else:
+            summary = f"no pull request needed: {reason}"
+        summary += "".join(f"\nwarning: {w}" for w in self.warnings)
+        return DeliveryResult(
+            "pull-request", changed and operation in ("created", "updated"), summary,
+            commit=commit, commit_url=f"{self.repo.web_url}/commit/{commit}" if commit else None,
+            verified=verified, pushed=commit is not None, branch=self.branch,
+            remote=self.repo.web_url, attempts=attempt, pull_request=info,
             warnings=tuple(self.warnings),
-            **extra,
-        )
+        )  # fmt: skip
 
-    def attempt(
-        self, work: BranchClone, options: DeliverOptions, attempt: int
-    ) -> PullRequestResult:
+    def attempt(self, work: Workspace, options: DeliverOptions, attempt: int) -> DeliveryResult:
         pull = self.open_pull()
         state = self.inspect(work.head, self.branch_head())
         # Never [skip ci] on a pull-request commit: a skipped required check blocks merging.
         staged = stage(
             work, self.bump, options, skip_ci=False, env=self.env, pushed=self.pr.via == "git"
         )
-        image = placeholders(self.bump)["image"]
-        if staged is None:
-            return self.nothing_to_do(pull, state, image, attempt)
+        if staged.sha is None:
+            return self.nothing_to_do(pull, state, staged.outcome, attempt)
         self.refuse_foreign(state, pull)
-        newer = None if self.bump.options.get("allow_downgrade") else self.newer_on_branch(state)
+        newer = None if self.bump.allow_downgrade else self.newer_on_branch(state)
         if newer is not None:
             self.warnings.append(f"'{self.branch}' already proposes {newer}; not going back")
-            return self.result("none", pull, attempt, head_sha=state.head, changed=True,
+            return self.result("none", pull, attempt, head_sha=state.head,
                                reason=f"the branch proposes newer {newer}")  # fmt: skip
         same = (
             not state.foreign
@@ -551,15 +405,15 @@ class _PullRequestRun:
         if not same:
             commit, verified = self.publish(work, staged, state)
             head = commit
-        pull, operation = self.ensure_pull(pull, pushed=not same)
+        pull, operation = self.ensure_pull(pull, not same, staged.outcome)
         self.decorate(pull, created=operation == "created")
-        return self.result(operation, pull, attempt, head_sha=head, commit=commit,
-                           verified=verified, changed=True)  # fmt: skip
+        return self.result(operation, pull, attempt, changed=True, head_sha=head,
+                           commit=commit, verified=verified)  # fmt: skip
 
-    def nothing_to_do(self, pull: Any | None, state: BranchState, image: str,
-                      attempt: int) -> PullRequestResult:  # fmt: skip
-        plan = self.bump.last_plan
-        if plan is not None and plan.skips:
+    def nothing_to_do(self, pull: Any | None, state: BranchState, outcome: BumpOutcome,
+                      attempt: int) -> DeliveryResult:  # fmt: skip
+        image = outcome.image if not outcome.images else ", ".join(outcome.images)
+        if outcome.skipped:
             reason = f"'{self.base}' is newer than {image}; nothing to propose"
             return self.result("none", pull, attempt, head_sha=state.head, reason=reason)
         reason = f"'{self.base}' already has {image}"
@@ -577,25 +431,25 @@ class _PullRequestRun:
 
 
 def deliver_pull_request(
-    bump: Bump,
+    bump: PullRequestBump,
     repo: GitHubRepo,
     *,
     token: str | None,
     options: DeliverOptions | None = None,
     pr: PullRequestOptions | None = None,
     env: Mapping[str, str] | None = None,
-) -> PullRequestResult:
+) -> DeliveryResult:
     """Open, update or close bumper's pull request for ``bump`` in ``repo``."""
     options = options or DeliverOptions()
     pr = pr or PullRequestOptions()
     env = os.environ if env is None else env
-    _validate(options)
+    validate(options)
     if pr.via not in ("api", "git"):
         raise BumperError(f"--via must be api or git, not {pr.via!r}")
     if pr.auto_merge is not None and pr.auto_merge.lower() not in MERGE_METHODS:
         raise BumperError(f"--auto-merge must be one of {', '.join(MERGE_METHODS)}")
     token = require_token(token)
-    branch = branch_name(pr.branch, bump.target.written_name)
+    branch = branch_name(pr.branch, bump.name)
     github = client(repo, token)
     with api_errors("reading the repository", repo, permission="contents: read"):
         remote = github.get_repo(repo.slug)
@@ -606,6 +460,18 @@ def deliver_pull_request(
     with api_errors("reading the base branch", repo, permission="contents: read",
                     not_found=missing):  # fmt: skip
         remote.get_branch(base)
-    run = _PullRequestRun(bump, repo, remote, branch, base, options, pr, env)
-    with tempfile.TemporaryDirectory(prefix="bumper-") as tmp:
-        return run.run(BranchClone(repo, base, token, env, Path(tmp)))
+    run = _Run(bump, repo, remote, branch, base, options, pr, env)
+    with branch_clone(repo, base, token, env) as work:
+        return run.run(work)
+
+
+@register("pull-request")
+def _pull_request_mode(
+    bump: Any, request: DeliveryRequest, env: Mapping[str, str]
+) -> DeliveryResult:
+    pr = request.pull_request or PullRequestOptions()
+    location, template = github_location(request, env, need_branch=False)
+    pr = replace(pr, branch=template, via=request.via or "api")
+    token = resolve_token(request.token, env)
+    return deliver_pull_request(bump, location, token=token, options=request.options, pr=pr,
+                                env=env)  # fmt: skip

@@ -139,6 +139,10 @@ def _special_kind(mode: int) -> str | None:
     return "not a file"
 
 
+class MissingPath(BumperError):
+    """A path given to plan does not exist."""
+
+
 class StaleFile(BumperError):
     """A file changed on disk between planning and writing (another run, an editor):
     nothing was written; planning again on the new content is safe."""
@@ -403,7 +407,7 @@ def _named_file(path: Path, arg: str) -> tuple[int, int]:
     except FileNotFoundError:
         dangling = os.path.islink(path)
         what = "a symlink to a missing file" if dangling else "no such file or directory"
-        raise BumperError(f"{arg}: {what}") from None
+        raise MissingPath(f"{arg}: {what}") from None
     except OSError as error:
         raise BumperError(f"{arg}: cannot read: {error.strerror}") from None
     kind = _special_kind(info.st_mode)

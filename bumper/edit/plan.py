@@ -117,6 +117,8 @@ class FilePlan:
     changes: list[Change] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     unchanged: int = 0
+    #: references found per target image (canonical name): changed, skipped or unchanged
+    matched: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -128,11 +130,17 @@ class FilePlan:
 
 @dataclass
 class Plan:
-    """What a bump will do; nothing is written until ``apply``."""
+    """What a bump will do; nothing is written until ``apply``. A grouped bump sets
+    several images (``targets``) in one plan."""
 
-    target: Target
+    targets: list[Target]
     files: list[FilePlan]
     problems: list[Problem]
+
+    @property
+    def target(self) -> Target:
+        """The (first) image the plan sets."""
+        return self.targets[0]
 
     @property
     def changes(self) -> list[Change]:
@@ -190,7 +198,8 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "image": str(self.target),
+            "image": ", ".join(str(target) for target in self.targets),
+            "images": [str(target) for target in self.targets],
             "changed": self.changed,
             "changes": [c.to_dict() for c in self.changes],
             "skipped": [s.to_dict() for s in self.skips],
@@ -471,14 +480,40 @@ def _never_edited_path(path: tuple[str | int, ...]) -> bool:
 
 
 def _plan_file(
-    source: Source, target: Target, allow_downgrade: bool, prefilter: Prefilter
+    source: Source, targets: Sequence[Target], allow_downgrade: bool, prefilter: AnyOf
 ) -> FilePlan | Problem | None:
-    """Plan one file; None when it holds no reference to the target."""
+    """Plan one file; None when it holds no reference to any target. Several targets are
+    planned in turn, each on the text the previous ones left."""
     # Named files are always parsed whole: one that is broken must fail the run.
     parsed = read_manifest(source, None if source.explicit else prefilter)
     if not isinstance(parsed, ParsedFile):
         return parsed
-    return _FilePlanner(parsed, target, allow_downgrade).run()
+    if len(targets) == 1:
+        result = _FilePlanner(parsed, targets[0], allow_downgrade).run()
+        if isinstance(result, FilePlan):
+            result.matched = {targets[0].canonical: _count(result)}
+        return result
+    combined = FilePlan(source, parsed.data, parsed.text, parsed.text.text)
+    for target in targets:
+        result = _FilePlanner(parsed, target, allow_downgrade).run()
+        if isinstance(result, Problem):
+            return result
+        if result is None:
+            continue
+        combined.changes += result.changes
+        combined.skips += result.skips
+        combined.unchanged += result.unchanged
+        combined.matched[target.canonical] = _count(result)
+        if result.changed:
+            combined.updated = result.updated
+            text = replace(parsed.text, text=result.updated)
+            documents = parse_text(result.updated)
+            parsed = replace(parsed, text=text, documents=documents, complete=True)
+    return combined if combined.matched else None
+
+
+def _count(plan: FilePlan) -> int:
+    return len(plan.changes) + len(plan.skips) + plan.unchanged
 
 
 # Below this many files a second process costs more than it saves; the work per file is
@@ -486,19 +521,32 @@ def _plan_file(
 PARALLEL_MIN_FILES = 800
 
 
+class AnyOf:
+    """The prefilters of several images: a file is read when it may hold any of them."""
+
+    def __init__(self, targets: Sequence[Target]) -> None:
+        self.filters = [Prefilter(target.match) for target in targets]
+
+    def file_may_hold(self, data: bytes) -> bool:
+        return any(f.file_may_hold(data) for f in self.filters)
+
+    def text_may_hold(self, text: str, begin: int = 0, end: int | None = None) -> bool:
+        return any(f.text_may_hold(text, begin, end) for f in self.filters)
+
+
 def _plan_chunk(
-    sources: Sequence[Source], target: Target, allow_downgrade: bool
+    sources: Sequence[Source], targets: Sequence[Target], allow_downgrade: bool
 ) -> list[FilePlan | Problem | None]:
-    prefilter = Prefilter(target.match)
-    return [_plan_file(source, target, allow_downgrade, prefilter) for source in sources]
+    prefilter = AnyOf(targets)
+    return [_plan_file(source, targets, allow_downgrade, prefilter) for source in sources]
 
 
 def _plan_many(
-    sources: Sequence[Source], target: Target, allow_downgrade: bool
+    sources: Sequence[Source], targets: Sequence[Target], allow_downgrade: bool
 ) -> list[FilePlan | Problem | None]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if len(sources) < PARALLEL_MIN_FILES or (cores or 1) < 2 or sys.platform != "linux":
-        return _plan_chunk(sources, target, allow_downgrade)
+        return _plan_chunk(sources, targets, allow_downgrade)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -511,13 +559,13 @@ def _plan_many(
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = pool.map(
-                _plan_chunk, chunks, [target] * len(chunks), [allow_downgrade] * len(chunks)
+                _plan_chunk, chunks, [targets] * len(chunks), [allow_downgrade] * len(chunks)
             )
             return [result for chunk in results for result in chunk]
     except (OSError, BrokenProcessPool):
         # No /dev/shm for the pool's locks (some containers), or a worker was killed:
         # the same work in this process.
-        return _plan_chunk(sources, target, allow_downgrade)
+        return _plan_chunk(sources, targets, allow_downgrade)
 
 
 def plan_set_image(
@@ -539,7 +587,43 @@ def plan_set_image(
     ``plan.problems`` (warnings). With ``root``, paths are taken inside that folder
     (a clone) and reported as given.
     """
-    parsed = parse_target(target) if isinstance(target, str) else target
+    return plan_images(
+        [target],
+        paths,
+        allow_downgrade=allow_downgrade,
+        allow_missing=allow_missing,
+        include=include,
+        exclude=exclude,
+        root=root,
+    )
+
+
+def plan_images(
+    targets: Sequence[str | Target],
+    paths: Iterable[str | Path] = (".",),
+    *,
+    allow_downgrade: bool = False,
+    allow_missing: bool = False,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    root: Path | None = None,
+) -> Plan:
+    """Plan setting several images together (a grouped bump): one plan, all or nothing.
+
+    Like :func:`plan_set_image` for each target in turn, each on the text the previous
+    ones left; every target must find a reference (unless ``allow_missing``), and two
+    targets for one repository are refused.
+    """
+    parsed = [parse_target(t) if isinstance(t, str) else t for t in targets]
+    if not parsed:
+        raise BumperError("no image to set")
+    seen: dict[str, Target] = {}
+    for target in parsed:
+        if target.canonical in seen:
+            raise BumperError(
+                f"{seen[target.canonical]} and {target} set the same image; give it once"
+            )
+        seen[target.canonical] = target
     path_list = [str(p) for p in paths] or ["."]
     sources = collect_sources(path_list, include, exclude, root)
     files: list[FilePlan] = []
@@ -554,11 +638,13 @@ def plan_set_image(
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise BumperError(f"{errors[0]}{more}; nothing written")
     plan = Plan(parsed, files, problems)
-    if plan.matched == 0 and not allow_missing:
+    missing = [t for t in parsed if not any(f.matched.get(t.canonical) for f in files)]
+    if missing and not allow_missing:
         where = ", ".join(path_list)
+        written = "; nothing written" if len(parsed) > 1 else ""
         raise BumperError(
-            f"no reference to {parsed.match} found in {where} "
-            "(check the name, or pass --allow-missing)",
+            f"no reference to {missing[0].match} found in {where} "
+            f"(check the name, or pass --allow-missing){written}",
             warnings=tuple(f"{p} (file skipped)" for p in problems),
         )
     return plan
