@@ -12,9 +12,10 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bumper.delivery import deliver
+from bumper.build.engine import BuildOptions, BuildResult, Progress, build_and_push
+from bumper.build.source import SourceContext
 from bumper.delivery.contract import (
     BumpOutcome,
     ChangeRow,
@@ -24,6 +25,7 @@ from bumper.delivery.contract import (
     resolve_token,
 )
 from bumper.delivery.github import repository_url
+from bumper.delivery.modes import deliver
 from bumper.delivery.workspace import Workspace, checkout_root
 from bumper.edit.files import MissingPath, StaleFile
 from bumper.edit.plan import Plan, plan_images
@@ -32,10 +34,6 @@ from bumper.edit.target import Target, parse_target
 from bumper.errors import BumperError
 from bumper.git import Git, git_env
 from bumper.retry import Race, until_landed
-
-if TYPE_CHECKING:
-    from bumper.build.engine import BuildOptions, BuildResult, Progress
-    from bumper.build.source import SourceContext
 
 # How often a local write is planned again when another run changed the files first.
 LOCAL_ATTEMPTS = 10
@@ -186,8 +184,10 @@ class ReleaseRequest:
     """One run of the pipeline.
 
     ``targets`` are ``NAME:TAG[@DIGEST]`` (or ``OLD=NEW…``) to set; with ``build`` the
-    first one's tag is built and pushed first (and ``pin_digest`` writes the digest the
-    registry reports). ``delivery`` None writes the files here; ``dry_run`` plans only.
+    first one's tag is built and pushed first. ``pin_digest`` writes the digest the
+    registry reports (for the build, or asked of the registry); ``verify`` checks that
+    each reference exists there. ``delivery`` None writes the files here; ``dry_run``
+    plans only.
     """
 
     targets: list[str]
@@ -199,7 +199,9 @@ class ReleaseRequest:
     context: SourceContext | None = None
     progress: Progress | None = None
     pin_digest: bool = False
-    resolve_digest: Callable[[str], str] | None = None
+    #: check in the registry that every reference written exists (before anything is written)
+    verify: bool = False
+    insecure_registries: tuple[str, ...] = ()
     group: str | None = None
     description: str = ""
     trailers: tuple[str, ...] = ()
@@ -268,18 +270,16 @@ def run(request: ReleaseRequest, env: Mapping[str, str] | None = None) -> Releas
     targets = list(request.targets)
     local = request.delivery is None or request.dry_run
     if request.build is not None:
-        from bumper.build.engine import build_and_push
-
         if local and request.root is None:
             # Fail on a bad manifest or a missing reference before minutes of building.
             _bump_for(request, targets).plan()
         result.build = build_and_push(
-            request.build, request.context or _no_context(), progress=request.progress, env=env
+            request.build, request.context or SourceContext(), progress=request.progress, env=env
         )
         if request.pin_digest and result.build.digest:
             targets[0] = result.build.ref
-    elif request.pin_digest and request.resolve_digest is not None:
-        targets = [_pinned(t, request.resolve_digest) for t in targets]
+    if request.pin_digest or request.verify:
+        targets = _ask_registry(targets, request)
     result.targets = targets
     bump = _bump_for(request, targets)
     if request.dry_run:
@@ -308,16 +308,21 @@ def _dry_run(bump: Bump, request: ReleaseRequest, env: Mapping[str, str]) -> Pla
         return bump.plan(work.git.root)
 
 
-def _pinned(target: str, resolve: Callable[[str], str]) -> str:
-    """``NAME:TAG`` with the digest the registry reports for it."""
-    parsed = parse_target(target)
-    if parsed.digest is not None or parsed.tag is None:
-        return target
-    digest = resolve(format_reference(parsed.written_name, parsed.tag, None))
-    return str(Target(parsed.match, parsed.tag, digest, parsed.new_name))
+def _ask_registry(targets: list[str], request: ReleaseRequest) -> list[str]:
+    """Pin each ``NAME:TAG`` to the digest its registry reports (``pin_digest``) and check
+    that each reference to write exists (``verify``): one line naming the registry and
+    the reference when one does not; asked concurrently, nothing written before."""
+    from bumper.registry.client import RegistryClient, check_exists, resolve_digest
 
+    def one(target: str) -> str:
+        parsed = parse_target(target)
+        name = parsed.written_name
+        if request.pin_digest and parsed.digest is None and parsed.tag is not None:
+            digest = resolve_digest(name, parsed.tag, client=client)
+            parsed = Target(parsed.match, parsed.tag, digest, parsed.new_name)
+        if request.verify:
+            check_exists(format_reference(name, parsed.tag, parsed.digest), client=client)
+        return str(parsed)
 
-def _no_context() -> SourceContext:
-    from bumper.build.source import SourceContext
-
-    return SourceContext()
+    with RegistryClient(insecure=request.insecure_registries) as client:
+        return client.map(one, targets)

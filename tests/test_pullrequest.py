@@ -533,7 +533,7 @@ def test_checkout_origin_names_the_repository(
 def test_pull_request_mode_commits_through_the_api_by_default(
     fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bumper.delivery import deliver
+    from bumper.delivery.modes import deliver
     from bumper.release import Bump
 
     bump = Bump(["ghcr.io/acme/app:1.1.0"], ["k8s"], relative_to_root=True)

@@ -13,17 +13,20 @@ import os
 import re
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bumper.action.inputs import Inputs, Settings, env_name, parse_inputs
 from bumper.action.runner import Runner, escape_data, escape_property, trust_workspace
 from bumper.action.summary import Outcome, render_summary
+from bumper.build.engine import BuildOptions, Progress
+from bumper.build.source import source_context
+from bumper.build.tags import lowercase_name, resolve_tag, strategy_tag
 from bumper.delivery.contract import DeliverOptions, DeliveryRequest, PullRequestOptions
 from bumper.delivery.loopguard import check_github_event
 from bumper.edit.reference import valid_digest
 from bumper.errors import BumperError
 from bumper.release import PlanOptions, ReleaseRequest, ReleaseResult
 from bumper.release import run as run_pipeline
+from bumper.render import print_summary
 
 __all__ = [
     "Inputs",
@@ -38,9 +41,6 @@ __all__ = [
     "run",
     "trust_workspace",
 ]
-
-if TYPE_CHECKING:
-    from bumper.build.engine import BuildOptions
 
 _LOCATED = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)$")
 
@@ -104,9 +104,6 @@ def resolve_image(settings: Settings, env: Mapping[str, str]) -> tuple[str, str,
     tag, or ``tag-strategy``; the digest given for an image built elsewhere. The name is
     lowercased (``ghcr.io/${{ github.repository }}`` works as is); a tag the user wrote
     must be valid as written."""
-    from bumper.build.source import source_context
-    from bumper.build.tags import lowercase_name, resolve_tag, strategy_tag
-
     image, _, image_digest = settings.image.partition("@")
     image = lowercase_name(image)
     digest = settings.digest
@@ -155,8 +152,6 @@ def _delivery(settings: Settings) -> DeliveryRequest:
 
 
 def _build_options(settings: Settings, name: str, tag: str) -> BuildOptions:
-    from bumper.build.engine import BuildOptions
-
     return BuildOptions(
         image=name,
         tag=tag,
@@ -189,9 +184,6 @@ def _release(settings: Settings, env: Mapping[str, str], runner: Runner, outcome
         root=_dry_run_root(settings, env),
     )
     if settings.build:
-        from bumper.build.engine import Progress
-        from bumper.build.source import source_context
-
         request.build = _build_options(settings, name, tag)
         request.context = source_context(settings.context, env)
         request.progress = Progress(write=runner.line, env=env)
@@ -215,8 +207,6 @@ def _dry_run_root(settings: Settings, env: Mapping[str, str]) -> Path | None:
 
 def _record(settings: Settings, runner: Runner, result: ReleaseResult, outcome: Outcome) -> None:
     """Fill the outcome from the pipeline's result and say what happened in the log."""
-    from bumper.render import print_summary
-
     build, plan, delivery = result.build, result.plan, result.delivery
     if build is not None:
         pushed = "" if build.digest else " (not pushed)"

@@ -12,23 +12,10 @@ import sys
 import click
 
 from bumper import __version__
-from bumper.cli.common import (
-    exclude_option,
-    include_option,
-    one_line_errors,
-    output_option,
-    path_argument,
-    safe_streams,
-)
+from bumper.cli import action, build, registry, setimage
+from bumper.cli.common import safe_streams
 
-__all__ = [
-    "exclude_option",
-    "include_option",
-    "main",
-    "one_line_errors",
-    "output_option",
-    "path_argument",
-]
+__all__ = ["main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,20 +38,13 @@ def main() -> None:
     logger.setLevel(logging.INFO)
 
 
-def _register() -> None:
-    # The command modules import this package for its shared options: they load last.
-    from bumper.cli import action, build, registry, setimage
-
-    for command in (
-        setimage.set_image,
-        setimage.images,
-        build.build_command,
-        build.release_command,
-        registry.verify_command,
-        registry.update_command,
-        action.action_command,
-    ):
-        main.add_command(command)
-
-
-_register()
+for _command in (
+    setimage.set_image,
+    setimage.images,
+    build.build_command,
+    build.release_command,
+    registry.verify_command,
+    registry.update_command,
+    action.action_command,
+):
+    main.add_command(_command)

@@ -12,12 +12,17 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-if TYPE_CHECKING:
-    from bumper.delivery.contract import DeliveryRequest
+from bumper.delivery.contract import (
+    DeliverOptions,
+    DeliveryRequest,
+    PullRequestOptions,
+    check_combination,
+)
+from bumper.errors import BumperError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,8 +55,6 @@ def one_line_errors(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from bumper.errors import BumperError
-
         as_json = kwargs.get("output") == "json"
         try:
             return func(*args, **kwargs)
@@ -236,13 +239,6 @@ def release_delivery_options(func: F) -> F:
 def delivery_request(given: dict[str, Any]) -> DeliveryRequest | None:
     """The delivery the options ask for (None: write the files only); options that would
     be ignored are a usage error (exit 2)."""
-    from bumper.delivery.contract import (
-        DeliverOptions,
-        DeliveryRequest,
-        PullRequestOptions,
-        check_combination,
-    )
-
     pull_request = bool(given.get("pull_request"))
     delivers = bool(given.get("commit") or given.get("push") or given.get("repo") or pull_request)
     check_combination(given, delivers, pull_request)

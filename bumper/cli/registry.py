@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bumper.cli import one_line_errors, output_option, path_argument
+from bumper.cli.common import one_line_errors, output_option, path_argument
 from bumper.errors import BumperError, UsageError
 
 if TYPE_CHECKING:

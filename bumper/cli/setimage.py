@@ -116,18 +116,6 @@ def set_image(
     targets = [image, *read_images(more_images, images_from)]
     if group is not None and len(targets) == 1:
         raise UsageError("--group names a grouped bump: give more images with --image")
-    resolver = None
-    if verify or pin_digest:
-        from bumper.registry import check_exists, resolve_digest
-
-        for target in targets:
-            if verify:
-                check_exists(target, insecure=insecure)
-        if pin_digest:
-
-            def resolver(reference: str) -> str:
-                return resolve_digest(reference, insecure=insecure)
-
     run = release.ReleaseRequest(
         targets=targets,
         paths=list(paths) or ["."],
@@ -135,7 +123,8 @@ def set_image(
         delivery=request,
         dry_run=dry_run,
         pin_digest=pin_digest,
-        resolve_digest=resolver,
+        verify=verify,
+        insecure_registries=insecure,
         group=group,
         description=_group_description(targets),
     )

@@ -26,7 +26,6 @@ from bumper.delivery.contract import (
     DeliverOptions,
     DeliveryRequest,
     DeliveryResult,
-    register,
     resolve_token,
 )
 from bumper.delivery.github import (
@@ -196,8 +195,8 @@ def _land(
     )
 
 
-@register("api")
-def _api_mode(bump: BumpFn, request: DeliveryRequest, env: Mapping[str, str]) -> DeliveryResult:
+def api_mode(bump: BumpFn, request: DeliveryRequest, env: Mapping[str, str]) -> DeliveryResult:
+    """Mode ``api``: a Verified commit on the branch, made through the GitHub API."""
     location, branch = github_location(request, env, need_branch=request.repo is None)
     token = resolve_token(request.token, env)
     return deliver_api(bump, location, branch=branch, token=token, options=request.options, env=env)

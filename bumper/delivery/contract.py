@@ -2,9 +2,9 @@
 
 A mode lands a change in git: ``commit`` (this checkout), ``push`` (a branch, from a
 checkout or a fresh clone), ``api`` (a Verified commit made through the GitHub API) and
-``pull-request``. Each is a function ``deliver(bump, request, env) -> DeliveryResult``
-registered in :data:`MODES` by the module that implements it; :func:`mode_of` is the one
-place that picks a mode from a request. ``bump`` is the change as a pure function of a
+``pull-request``. Each is a function ``(bump, request, env) -> DeliveryResult``
+registered in :mod:`bumper.delivery.modes`; :func:`mode_of` is the one place that picks
+a mode from a request. ``bump`` is the change as a pure function of a
 work tree (:data:`BumpFn`): delivery calls it on whatever the target holds now, and
 again after every race.
 """
@@ -215,20 +215,8 @@ class DeliveryResult:
         return document
 
 
-Deliver = Callable[[BumpFn, DeliveryRequest, Mapping[str, str]], DeliveryResult]
-
-#: Delivery modes by name, filled in by the modules that implement them.
-MODES: dict[str, Deliver] = {}
-
-
-def register(name: str) -> Callable[[Deliver], Deliver]:
-    """Register a delivery mode under ``name``."""
-
-    def decorate(function: Deliver) -> Deliver:
-        MODES[name] = function
-        return function
-
-    return decorate
+#: A delivery mode (registered in :mod:`bumper.delivery.modes`).
+Deliver = Callable[[Any, DeliveryRequest, Mapping[str, str]], DeliveryResult]
 
 
 def mode_of(request: DeliveryRequest) -> str | None:

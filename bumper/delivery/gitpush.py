@@ -22,7 +22,6 @@ from bumper.delivery.contract import (
     DeliverOptions,
     DeliveryRequest,
     DeliveryResult,
-    register,
     resolve_token,
 )
 from bumper.delivery.github import commit_url, repository_url
@@ -175,13 +174,13 @@ def deliver_remote(
         return _land(committer, work, fetch_first=False)
 
 
-@register("commit")
-def _commit_mode(bump: BumpFn, request: DeliveryRequest, env: Mapping[str, str]) -> DeliveryResult:
+def commit_mode(bump: BumpFn, request: DeliveryRequest, env: Mapping[str, str]) -> DeliveryResult:
+    """Mode ``commit``: commit in this checkout."""
     return deliver_checkout(bump, path=".", push=False, options=request.options, env=env)
 
 
-@register("push")
-def _push_mode(bump: BumpFn, request: DeliveryRequest, env: Mapping[str, str]) -> DeliveryResult:
+def push_mode(bump: BumpFn, request: DeliveryRequest, env: Mapping[str, str]) -> DeliveryResult:
+    """Mode ``push``: push to a branch, from this checkout or a fresh clone (``--repo``)."""
     if request.repo is not None:
         token = resolve_token(request.token, env)
         return deliver_remote(

@@ -24,7 +24,6 @@ from bumper.delivery.contract import (
     DeliveryResult,
     PullRequestInfo,
     PullRequestOptions,
-    register,
     resolve_token,
 )
 from bumper.delivery.github import (
@@ -465,10 +464,10 @@ def deliver_pull_request(
         return run.run(work)
 
 
-@register("pull-request")
-def _pull_request_mode(
+def pull_request_mode(
     bump: Any, request: DeliveryRequest, env: Mapping[str, str]
 ) -> DeliveryResult:
+    """Mode ``pull-request``: one up-to-date pull request per image (or group)."""
     pr = request.pull_request or PullRequestOptions()
     location, template = github_location(request, env, need_branch=False)
     pr = replace(pr, branch=template, via=request.via or "api")

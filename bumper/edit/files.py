@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bumper.edit.nonmanifest import config_by_path, refusal
+from bumper.edit.yamltext import line_column
 from bumper.errors import BumperError
 from bumper.git import run_git
 
@@ -100,8 +101,6 @@ def decode(data: bytes, display: str) -> TextFile:
     except UnicodeDecodeError as error:
         prefix = data[: error.start]
         text = prefix.decode("utf-8", "replace")
-        from bumper.edit.yamltext import line_column
-
         line, column = line_column(text, len(text))
         raise FileError("not valid UTF-8 text", display, line, column) from None
 

@@ -22,6 +22,7 @@ import functools
 import re
 
 from bumper.edit.reference import last_component
+from bumper.edit.shapes import value_keys
 
 _NAME_CHARS = "A-Za-z0-9._-"
 
@@ -29,8 +30,6 @@ _NAME_CHARS = "A-Za-z0-9._-"
 @functools.lru_cache(maxsize=1)
 def _context() -> str:
     """What may stand on a line before a reference's last component, right up to it."""
-    from bumper.edit.shapes import value_keys
-
     keys = "|".join(sorted(re.escape(key) for key in value_keys()))
     return rf"""(?xm)
     (?:
