@@ -28,3 +28,15 @@ class UsageError(BumperError):
     """Options that do not go together: exit 2, like click's own usage errors."""
 
     exit_code = 2
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM (a CI system cancelling the job) arrived outside the writing of files,
+    where nothing half-done can be left: stop at once. A KeyboardInterrupt, so that no
+    ``except Exception`` on the way can swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum

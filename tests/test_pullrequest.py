@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bumper.cli import main
-from bumper.delivery.github import github_repo
 from bumper.delivery.contract import DeliveryRequest, PullRequestOptions
+from bumper.delivery.github import github_repo
 from bumper.delivery.messages import branch_name, branch_safe
 from tests import fakegithub_fixtures
 from tests.fakegithub import FakeGitHub

@@ -13,7 +13,7 @@ import click
 
 from bumper import __version__
 from bumper.cli import action, build, registry, setimage
-from bumper.cli.common import safe_streams
+from bumper.cli.common import safe_streams, stop_on_sigterm
 
 __all__ = ["main"]
 
@@ -26,6 +26,7 @@ def main() -> None:
     Every byte outside the changed values stays as it was.
     """
     safe_streams()
+    stop_on_sigterm()
     # Delivery reports its retries (a branch moved, a rate limit) as log lines: show them.
     # A fresh handler per run: it must write to the stderr of this invocation.
     logger = logging.getLogger("bumper")

@@ -22,9 +22,21 @@ from bumper.delivery.contract import (
     PullRequestOptions,
     check_combination,
 )
-from bumper.errors import BumperError
+from bumper.errors import BumperError, Stopped
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends the run with one line, like Ctrl-C, instead of silently (the writing
+    of files handles both itself: it finishes or rolls back first)."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise Stopped(signum)
+
+    with contextlib.suppress(ValueError):  # not the main thread: nothing to install
+        signal.signal(signal.SIGTERM, stop)
 
 
 def safe_streams() -> None:
@@ -62,8 +74,15 @@ def one_line_errors(func: F) -> F:
             for warning in error.warnings:
                 click.echo(f"warning: {warning}", err=True)
             fail(str(error), error.exit_code, json_output=as_json)
-        except KeyboardInterrupt:
-            fail("interrupted", 130, json_output=as_json)
+        except KeyboardInterrupt as stop:
+            # Here only, not at start-up: the engine is not loaded for --help.
+            from bumper.edit.files import files_written
+
+            what = f"stopped by {stop}" if isinstance(stop, Stopped) else "interrupted"
+            # Claim "nothing written" only when it is true (files are written all or none).
+            done = "" if files_written() else "; nothing written"
+            code = 128 + stop.signum if isinstance(stop, Stopped) else 130
+            fail(f"{what}{done}", code, json_output=as_json)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as error:

@@ -160,6 +160,17 @@ class Interrupted(BumperError):
 LOCK_TIMEOUT = 60.0
 
 
+class _Written:
+    """How many files this process has replaced: what an interruption can claim."""
+
+    count = 0
+
+
+def files_written() -> int:
+    """How many files this process has written (for the message when it is stopped)."""
+    return _Written.count
+
+
 def _write_temp(path: Path, data: bytes) -> str:
     """Write ``data`` to a new temp file beside ``path``, with ``path``'s owner and mode
     (as ``sed -i`` keeps them)."""
@@ -305,6 +316,7 @@ def write_all_atomic(writes: list[tuple[Path, bytes, bytes]]) -> None:
                 for tmp_name, path in temps:
                     os.replace(tmp_name, path)
                     renamed += 1
+                    _Written.count += 1
             except BaseException:
                 for tmp_name, _ in temps[renamed:]:
                     Path(tmp_name).unlink(missing_ok=True)
@@ -381,22 +393,23 @@ def _glob_match(display: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(display, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def _walked_file(path: Path, base: str) -> tuple[tuple[int, int] | None, str | None]:
-    """(identity, reason to skip) of a file a walk found: a symlink is followed only to a
-    regular file inside the walked folder ``base`` (a real path)."""
+def _walked_file(path: Path, base: str) -> tuple[tuple[int, int] | None, bool, str | None]:
+    """(identity, is a symlink, reason to skip) of a file a walk found: a symlink is
+    followed only to a regular file inside the walked folder ``base`` (a real path)."""
     try:
         info = os.lstat(path)
-        if stat.S_ISLNK(info.st_mode):
+        link = stat.S_ISLNK(info.st_mode)
+        if link:
             real = os.path.realpath(path)
             if not (real == base or real.startswith(base.rstrip(os.sep) + os.sep)):
-                return None, "a symlink to a file outside the folder walked: skipped"
+                return None, link, "a symlink to a file outside the folder walked"
             info = os.stat(real)
     except OSError:
-        return None, None  # vanished, or a dangling symlink: nothing to read
+        return None, False, None  # vanished, or a dangling symlink: nothing to read
     kind = _special_kind(info.st_mode)
     if kind is not None:
-        return None, f"not a regular file ({kind}): skipped"
-    return (info.st_dev, info.st_ino), None
+        return None, link, f"not a regular file ({kind})"
+    return (info.st_dev, info.st_ino), link, None
 
 
 def _named_file(path: Path, arg: str) -> tuple[int, int]:
@@ -439,7 +452,7 @@ def collect_sources(
             identity = _named_file(path, arg)
             config = config_by_path(arg)
             if config is not None:
-                raise BumperError(refusal(arg, config))
+                raise BumperError(f"{arg}: {refusal(config)}")
             if identity not in seen and not (exclude and _glob_match(arg, exclude)):
                 seen.add(identity)
                 template = path.suffix == ".tpl" or _in_chart_templates(path)
@@ -452,6 +465,7 @@ def collect_sources(
         templates = _template_folders(relative)
         prefix = "" if arg in (".", "./") else arg.rstrip("/") + "/"
         base = os.path.realpath(path)
+        found: list[tuple[bool, str, tuple[int, int], Source]] = []
         for name in relative:
             if not name.endswith(MANIFEST_SUFFIXES) or name.startswith(templates):
                 continue
@@ -462,12 +476,17 @@ def collect_sources(
                 continue
             if exclude and _glob_match(display, exclude):
                 continue
-            identity, skip = _walked_file(path / name, base)
+            identity, link, skip = _walked_file(path / name, base)
             if skip is not None:
                 sources.append(Source(path / name, display, explicit=False, skip=skip))
-                continue
-            if identity is None or identity in seen:
-                continue
-            seen.add(identity)
-            sources.append(Source(path / name, display, explicit=False))
+            elif identity is not None:
+                source = Source(path / name, display, explicit=False)
+                found.append((link, display, identity, source))
+        # A file reached by several names is one file: its own name before a symlink's.
+        kept: list[Source] = []
+        for _, _, identity, source in sorted(found, key=lambda item: (item[0], item[1])):
+            if identity not in seen:
+                seen.add(identity)
+                kept.append(source)
+        sources += sorted(kept, key=lambda source: source.display)
     return sources

@@ -51,8 +51,8 @@ def list_images(
         assert isinstance(parsed, ParsedFile)
         lines = LineIndex(parsed.text.text)
         for site in parsed.sites():
-            if site.echo or getattr(site, "doubtful", False):
-                continue  # the value is listed where it is written; not an image map
+            if getattr(site, "doubtful", False):
+                continue  # not clearly an image map: not a reference to list
             line, column = lines.locate(site.offset)
             found.append(
                 Found(

@@ -70,6 +70,6 @@ def _is_map(doc: Document, mapping: Mapping, key: str) -> bool:
     return isinstance(doc.resolve(mapping.get(key)), Mapping)
 
 
-def refusal(display: str, what: str) -> str:
-    """The one line for a named file that is not a manifest."""
-    return f"{display}: {what}, not a Kubernetes manifest: bumper never edits CI configuration"
+def refusal(what: str) -> str:
+    """Why a named file that is not a manifest is refused (after its name)."""
+    return f"{what}, not a Kubernetes manifest: bumper never edits CI configuration"

@@ -289,7 +289,7 @@ def read_manifest(
     config = config_by_content(documents)
     if config is not None:
         if source.explicit:
-            return Problem(source.display, 1, 1, refusal(source.display, config), True)
+            return Problem(source.display, 1, 1, refusal(config), True)
         return None
     return ParsedFile(source, data, text_file, documents, complete)
 
@@ -324,8 +324,7 @@ class _FilePlanner:
         if any(doc.aliases for doc in self.parsed.documents):
             self.readers = Readers(self.parsed.documents)
         for site in mine:
-            if not site.echo:
-                self.site(site)
+            self.site(site)
         if self.edits:
             if not self.parsed.complete:
                 # A walk parsed only the documents naming the image: before the file is
@@ -364,6 +363,11 @@ class _FilePlanner:
             except CannotEdit as error:
                 reason = error.message
         reason = reason or self.shared(edits) or self.conflict(edits)
+        if reason is not None and edits and hasattr(site, "override_edits"):
+            # A merged base others read is left alone: the map overrides it instead.
+            override = site.override_edits(self.text, wanted)
+            if override and not (self.shared(override) or self.conflict(override)):
+                edits, reason = override, None
         if reason is not None:
             self.plan.skips.append(
                 Skip(source.display, line, column, site.shape, site.name, current, reason)
@@ -557,15 +561,40 @@ def _plan_many(
     try:
         # fork: the workers inherit the imported modules, so they start in milliseconds.
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            results = pool.map(
-                _plan_chunk, chunks, [targets] * len(chunks), [allow_downgrade] * len(chunks)
-            )
-            return [result for chunk in results for result in chunk]
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_die_with_parent
+        ) as pool:
+            try:
+                results = pool.map(
+                    _plan_chunk, chunks, [targets] * len(chunks), [allow_downgrade] * len(chunks)
+                )
+                return [result for chunk in results for result in chunk]
+            except KeyboardInterrupt:
+                # Stopped: the chunks not started are dropped, not waited for.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     except (OSError, BrokenProcessPool):
         # No /dev/shm for the pool's locks (some containers), or a worker was killed:
         # the same work in this process.
         return _plan_chunk(sources, targets, allow_downgrade)
+
+
+def _die_with_parent() -> None:
+    """A planning worker ends when the process that started it does, however it ends
+    (killed, or stopped while waiting for its workers): no orphan is ever left."""
+    import ctypes
+    import signal
+
+    # The default action: a worker never runs bumper's own SIGTERM handling.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the line above took effect
+        os._exit(1)
 
 
 def plan_set_image(

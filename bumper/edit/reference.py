@@ -97,6 +97,13 @@ def parse_reference(text: str) -> Reference:
             f"{NAME_TOTAL_LENGTH_MAX} characters"
         )
     if digest is not None:
+        algorithm = digest.partition(":")[0]
+        if algorithm not in _KNOWN_DIGEST_LENGTHS:
+            known = ", ".join(_KNOWN_DIGEST_LENGTHS)
+            raise ReferenceError(
+                f"invalid image reference {text!r}: digest algorithm {algorithm!r} is not "
+                f"one registries accept ({known})"
+            )
         problem = _check_digest(digest)
         if problem:
             raise ReferenceError(f"invalid image reference {text!r}: {problem}")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from bumper.edit.shapes import argocd, helm, image_string, json6902, kustomize, patches
 from bumper.edit.shapes.site import Edit, Meaning, Site, Wanted
 from bumper.edit.yamltext import (
+    Alias,
     Document,
     Mapping,
     Node,
@@ -124,6 +125,8 @@ def _image_string(
     if isinstance(scalar, Scalar):
         site = image_string.image_string_site(found.text, scalar, found.shape, mapping, "image")
         if site is not None:
+            if isinstance(node, Alias):
+                site.offset = node.start  # the reference is where the alias reads it
             yield site
 
 
@@ -210,17 +213,16 @@ def _walk(found: Found, root: Node, claimed: dict[int, Site]) -> Iterator[Site]:
 
 
 def _claim(site: Site, claimed: dict[int, Site]) -> Iterator[Site]:
-    """Report each scalar once. A site all of whose values another site already reports
-    is that reference read again: through an alias (``image: *ref`` in a second container)
-    it comes back as an echo (not a change of its own, but a place reading the value with
-    the first one's consent); as another shape's view of the same text it is dropped. A
-    site sharing only some values (``tag: *t``) is a reference of its own."""
+    """Report each reference once: a site whose values another site in the same
+    collection already reports is another shape's view of it (a Helm map read as an
+    ``image:`` string) and is dropped. A reference elsewhere that reads the same values
+    (``image: *ref`` in a second container, a map merging a base) is its own: its edits
+    are the same edits, made once."""
     scalars = site.scalars()
     owners = [claimed[id(s)] for s in scalars if id(s) in claimed]
-    if scalars and len(owners) == len(scalars):
-        if all(type(owner) is type(site) and owner.name == site.name for owner in owners):
-            site.echo = True
-            yield site
+    holders = {id(holder) for holder in site.holders()}
+    same_place = any(id(holder) in holders for owner in owners for holder in owner.holders())
+    if scalars and len(owners) == len(scalars) and same_place:
         return
     for scalar in scalars:
         claimed.setdefault(id(scalar), site)

@@ -101,6 +101,9 @@ def find(text: str, doc: Document, root: Mapping) -> Iterator[Site]:
                 if try_parse_reference(image) is None:
                     continue
                 site = ArgoImageSite(image, scalar, alias if sep else None, images, index)
-                if block and block_line(text, scalar) is None:
+                span = block_line(text, scalar) if block else None
+                if block and span is None:
                     site.problem = "written as a block scalar over several lines; edit it by hand"
+                elif span is not None:
+                    site.offset = span[0]  # reported on the line that holds it
                 yield site

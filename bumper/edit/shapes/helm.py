@@ -87,13 +87,12 @@ class HelmValuesSite(Site):
         assert self.repo is not None
         registry = present_value(self.slots.get("registry"))
         name = f"{registry}/{self.repo.value}" if registry else self.repo.value
-        own = self.owners[repo_key] is mapping
+        # Reported where the map itself writes its tag (else digest, else name): a map
+        # that takes them from a merged base is reported where it starts.
+        mine = {key: scalar for key, scalar in self.slots.items() if self.owners[key] is mapping}
         super().__init__(
             report_offset(
-                self.slots.get("tag"),
-                self.slots.get("digest"),
-                self.repo if own else None,
-                default=mapping.start,
+                mine.get("tag"), mine.get("digest"), mine.get(repo_key), default=mapping.start
             ),
             name,
             present_value(self.slots.get("tag")),
@@ -119,13 +118,25 @@ class HelmValuesSite(Site):
         the merging map)."""
         return [(self.mapping, key) for key in self.slots]
 
-    def _set(self, text: str, key: str, value: str) -> Edit:
+    def _set(self, text: str, key: str, value: str, *, own: bool = False) -> Edit:
         scalar = self.slots.get(key)
-        if scalar is not None:
+        if scalar is not None and not (own and self.owners[key] is not self.mapping):
             return replace_scalar(text, scalar, value)
         return insert_key(text, self.mapping, key, value)
 
+    def override_edits(self, text: str, wanted: Wanted) -> list[Edit] | None:
+        """Edits that write the new values into this map itself, overriding what it
+        merges (``<<: *base``) instead of changing the base other maps read too; None
+        when no value it would change comes from a merged map."""
+        merged = [key for key, owner in self.owners.items() if owner is not self.mapping]
+        if wanted.name != self.name or not {"tag", "digest"} & set(merged):
+            return None
+        return self._edits(text, wanted, own=True)
+
     def edits(self, text: str, wanted: Wanted) -> list[Edit]:
+        return self._edits(text, wanted, own=False)
+
+    def _edits(self, text: str, wanted: Wanted, *, own: bool) -> list[Edit]:
         edits: list[Edit] = []
         if wanted.name != self.name:
             registry_scalar = self.slots.get("registry")
@@ -140,7 +151,7 @@ class HelmValuesSite(Site):
             ("digest", self.digest, wanted.digest),
         ):
             if old != new or (key == "tag" and self.requote):
-                edits.append(self._set(text, key, new or ""))
+                edits.append(self._set(text, key, new or "", own=own))
         return edits
 
 

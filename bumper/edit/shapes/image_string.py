@@ -93,8 +93,11 @@ def image_string_site(
         if try_parse_reference(value) is None:
             return None
         site = ImageStringSite(scalar, shape, holder, key, _parts(value))
-        if block_line(text, scalar) is None:
+        span = block_line(text, scalar)
+        if span is None:
             site.problem = "written as a block scalar over several lines; edit it by hand"
+        else:
+            site.offset = span[0]  # reported on the line that holds it
         return site
     value = scalar.value
     if PLACEHOLDER.search(value):

@@ -244,5 +244,4 @@ def find(
             continue  # not YAML: kustomize would refuse it before bumper matters
         inline = InlineText(text, scalar)
         for inner in find_sites(scalar.value, documents, ""):
-            if not inner.echo:
-                yield PatchSite(inner, inline, holder, key)
+            yield PatchSite(inner, inline, holder, key)

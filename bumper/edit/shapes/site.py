@@ -91,9 +91,6 @@ class Site:
         # A plain tag that YAML reads as a number (``tag: 1.20`` is 1.2) is not the tag
         # string yet: it is rewritten quoted even when its text already matches.
         self.requote = False
-        # A second place reading an already reported value through an alias: its reads
-        # are the reference's, but it is not a reference of its own.
-        self.echo = False
 
     @property
     def current(self) -> Wanted:
