@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -37,6 +37,24 @@ def stop_on_sigterm() -> None:
 
     with contextlib.suppress(ValueError):  # not the main thread: nothing to install
         signal.signal(signal.SIGTERM, stop)
+
+
+@contextlib.contextmanager
+def whole_lines() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while a report is printed: a stop lands after it, so the error
+    line that follows never starts in the middle of another line."""
+    import signal
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (ValueError, OSError, AttributeError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
 
 
 def safe_streams() -> None:

@@ -18,6 +18,7 @@ from bumper.cli.common import (
     path_argument,
     plan_options,
     split_delivery,
+    whole_lines,
 )
 from bumper.errors import UsageError
 
@@ -131,18 +132,19 @@ def set_image(
     result = release.run(run)
     plan = result.plan
     diff = plan.diff() if plan is not None and (dry_run or show_diff) else None
-    if output == "json":
-        document = result.to_dict()
-        if diff is not None:
-            document["diff"] = diff
-        echo_json(document)
-        return
-    if diff:
-        click.echo(diff, nl=False)
-    if plan is not None:
-        print_summary(plan, dry_run=dry_run)
-    if result.delivery is not None:
-        click.echo(result.delivery.summary(), err=True)
+    with whole_lines():
+        if output == "json":
+            document = result.to_dict()
+            if diff is not None:
+                document["diff"] = diff
+            echo_json(document)
+            return
+        if diff:
+            click.echo(diff, nl=False)
+        if plan is not None:
+            print_summary(plan, dry_run=dry_run)
+        if result.delivery is not None:
+            click.echo(result.delivery.summary(), err=True)
 
 
 @click.command("images")

@@ -393,7 +393,7 @@ def _glob_match(display: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(display, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def _walked_file(path: Path, base: str) -> tuple[tuple[int, int] | None, bool, str | None]:
+def _walked_file(path: str, base: str) -> tuple[tuple[int, int] | None, bool, str | None]:
     """(identity, is a symlink, reason to skip) of a file a walk found: a symlink is
     followed only to a regular file inside the walked folder ``base`` (a real path)."""
     try:
@@ -465,6 +465,7 @@ def collect_sources(
         templates = _template_folders(relative)
         prefix = "" if arg in (".", "./") else arg.rstrip("/") + "/"
         base = os.path.realpath(path)
+        folder = os.fspath(path)
         found: list[tuple[bool, str, tuple[int, int], Source]] = []
         for name in relative:
             if not name.endswith(MANIFEST_SUFFIXES) or name.startswith(templates):
@@ -476,11 +477,12 @@ def collect_sources(
                 continue
             if exclude and _glob_match(display, exclude):
                 continue
-            identity, link, skip = _walked_file(path / name, base)
+            full = os.path.join(folder, name)
+            identity, link, skip = _walked_file(full, base)
             if skip is not None:
-                sources.append(Source(path / name, display, explicit=False, skip=skip))
+                sources.append(Source(Path(full), display, explicit=False, skip=skip))
             elif identity is not None:
-                source = Source(path / name, display, explicit=False)
+                source = Source(Path(full), display, explicit=False)
                 found.append((link, display, identity, source))
         # A file reached by several names is one file: its own name before a symlink's.
         kept: list[Source] = []

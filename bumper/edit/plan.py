@@ -240,14 +240,15 @@ def _describe(w: Wanted) -> str:
 
 @dataclass
 class ParsedFile:
-    """A manifest read and parsed, ready for shapes to search. ``complete``: every
-    document was parsed (a walk may parse only those that can hold the image)."""
+    """A manifest read and parsed, ready for shapes to search. ``indices``: the places in
+    the stream of the documents parsed, when a walk parsed only those that can hold the
+    image (None: all of them)."""
 
     source: Source
     data: bytes
     text: TextFile
     documents: list[Document]
-    complete: bool = True
+    indices: list[int] | None = None
 
     def sites(self) -> list[Site]:
         """Every reference in the file, in the order of their places."""
@@ -279,11 +280,11 @@ def read_manifest(
         if source.path.suffix == ".json":
             # Tabs indent JSON but not YAML; spaces have the same length, so offsets hold.
             text = text.replace("\t", " ")
-        complete = True
+        indices = None
         if prefilter is None:
             documents = parse_text(text)
         else:
-            documents, complete = parse_documents_matching(text, prefilter.text_may_hold)
+            documents, indices = parse_documents_matching(text, prefilter.text_may_hold)
     except (YamlError, FileError) as error:
         return Problem(source.display, error.line, error.column, error.message, source.explicit)
     config = config_by_content(documents)
@@ -291,7 +292,7 @@ def read_manifest(
         if source.explicit:
             return Problem(source.display, 1, 1, refusal(config), True)
         return None
-    return ParsedFile(source, data, text_file, documents, complete)
+    return ParsedFile(source, data, text_file, documents, indices)
 
 
 class _FilePlanner:
@@ -326,18 +327,15 @@ class _FilePlanner:
         for site in mine:
             self.site(site)
         if self.edits:
-            if not self.parsed.complete:
+            self.plan.updated = splice(self.text, self.edits)
+            if self.parsed.indices is not None:
                 # A walk parsed only the documents naming the image: before the file is
-                # rewritten the rest must parse too (as when it is named), and the edits
-                # are planned again on the whole stream so they can be confirmed on it.
+                # rewritten the rest must parse too, as when the file is named.
                 try:
-                    documents = parse_text(self.text)
+                    parse_text(self.text)
                 except YamlError as error:
                     source = self.parsed.source
                     return Problem(source.display, error.line, error.column, error.message, False)
-                whole = replace(self.parsed, documents=documents, complete=True)
-                return _FilePlanner(whole, self.target, self.allow_downgrade).run()
-            self.plan.updated = splice(self.text, self.edits)
             if any(edit.structural for edit in self.edits):
                 self.confirm()
         return self.plan
@@ -453,8 +451,10 @@ class _FilePlanner:
                 f"{display}: internal error, the edit would break the file "
                 f"({error.message} at line {error.line}); nothing written"
             ) from None
+        indices = self.parsed.indices
+        edited = documents if indices is None else [documents[i] for i in indices]
         try:
-            confirm_intended(self.parsed.documents, documents, self.edits)
+            confirm_intended(self.parsed.documents, edited, self.edits)
         except Mismatch as error:
             raise BumperError(
                 f"{display}: internal error, the edit would change other data ({error}); "
@@ -512,7 +512,7 @@ def _plan_file(
             combined.updated = result.updated
             text = replace(parsed.text, text=result.updated)
             documents = parse_text(result.updated)
-            parsed = replace(parsed, text=text, documents=documents, complete=True)
+            parsed = replace(parsed, text=text, documents=documents, indices=None)
     return combined if combined.matched else None
 
 

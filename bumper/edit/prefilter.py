@@ -27,15 +27,15 @@ from bumper.edit.shapes import value_keys
 _NAME_CHARS = "A-Za-z0-9._-"
 
 
-@functools.lru_cache(maxsize=1)
-def _context() -> str:
-    """What may stand on a line before a reference's last component, right up to it."""
-    keys = "|".join(sorted(re.escape(key) for key in value_keys()))
+def _context(keys: frozenset[str]) -> str:
+    """What may stand on a line before a reference's last component, right up to it,
+    when ``keys`` are the keys whose values hold image names."""
+    alternatives = "|".join(sorted(re.escape(key) for key in keys))
     return rf"""(?xm)
     (?:
         (?:^|(?<=\r))[ \t]*(?:[-?:][ \t]+)*                  # line start, - ? : indicators
       | [\[,][ \t]*                                          # a flow sequence item
-      | (?:^|[\s{{,"'])(?:{keys})["']?[ \t]*:[ \t]*          # keys whose values hold names
+      | (?:^|[\s{{,"'])(?:{alternatives})["']?[ \t]*:[ \t]*  # keys whose values hold names
       | &\S+[ \t]+                                           # an anchored value
     )
     (?:[&!]\S*[ \t]+)*                                       # anchor and tag properties
@@ -44,9 +44,9 @@ def _context() -> str:
     \Z"""
 
 
-@functools.lru_cache(maxsize=1)
-def _contexts() -> tuple[re.Pattern[str], re.Pattern[bytes]]:
-    pattern = _context()
+@functools.lru_cache(maxsize=8)
+def _contexts(keys: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
+    pattern = _context(keys)
     return re.compile(pattern), re.compile(pattern.encode())
 
 
@@ -80,7 +80,6 @@ class Prefilter:
         pattern = rf"(?<![{_NAME_CHARS}]){re.escape(self._word)}(?![{_NAME_CHARS}])"
         self._word_text = re.compile(pattern)
         self._word_bytes = re.compile(pattern.encode())
-        self._context_text, self._context_bytes = _contexts()
 
     def file_may_hold(self, data: bytes) -> bool:
         """True when the raw file may hold a reference (before decoding)."""
@@ -88,9 +87,10 @@ class Prefilter:
             return True
         if self._plain not in data:  # most files: one fast scan and done
             return False
+        context = _contexts(value_keys(data))[1]
         for match in self._word_bytes.finditer(data):
             start = _line_start(data, match.start())
-            if self._context_bytes.search(data, start, match.start()):
+            if context.search(data, start, match.start()):
                 return True
         return False
 
@@ -99,9 +99,10 @@ class Prefilter:
         end = len(text) if end is None else end
         if "\\" in text[begin:end] and self._escaped(text[begin:end]):
             return True
+        context = _contexts(value_keys(text[begin:end]))[0]
         for match in self._word_text.finditer(text, begin, end):
             start = _line_start(text, match.start())
-            if self._context_text.search(text, start, match.start()):
+            if context.search(text, start, match.start()):
                 return True
         return False
 

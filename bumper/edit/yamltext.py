@@ -378,9 +378,10 @@ _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 
 def parse_documents_matching(
     text: str, wanted: Callable[[str, int, int], bool]
-) -> tuple[list[Document], bool]:
-    """Parse only the documents for which ``wanted(text, begin, end)`` is true; the flag
-    says whether the whole stream was parsed (else the rest is unchecked).
+) -> tuple[list[Document], list[int] | None]:
+    """Parse only the documents for which ``wanted(text, begin, end)`` is true; also
+    their places in the stream (None when the whole stream was parsed; else the rest is
+    unchecked).
 
     A bundle of a hundred documents where one names the image costs one parse. Each
     kept document is parsed on its own, behind a blank stand-in for the text before it
@@ -391,22 +392,27 @@ def parse_documents_matching(
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     if len(starts) < 3:
-        return parse_text(text), True
+        return parse_text(text), None
     documents: list[Document] = []
+    indices: list[int] = []
     bounds = [*starts, len(text)]
-    skipped = False
-    for begin, end in itertools.pairwise(bounds):
+    for index, (begin, end) in enumerate(itertools.pairwise(bounds)):
         if not wanted(text, begin, end):
-            skipped = True
             continue
         prefix = text[:begin]
         breaks = "".join(m.group() for m in LINE_BREAK.finditer(prefix))
         piece = " " * (begin - len(breaks)) + breaks + text[begin:end]
         try:
-            documents.extend(parse_text(piece, source=text))
+            parsed = parse_text(piece, source=text)
         except YamlError:
-            return parse_text(text), True
-    return documents, not skipped
+            parsed = []
+        if len(parsed) != 1:  # a bare document after "..." in the piece, or an error
+            return parse_text(text), None
+        documents.extend(parsed)
+        indices.append(index)
+    if len(indices) == len(bounds) - 1:
+        return documents, None
+    return documents, indices
 
 
 def parse_text(text: str, source: str | None = None) -> list[Document]:

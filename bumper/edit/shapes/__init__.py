@@ -74,12 +74,16 @@ class Shape:
     """A manifest shape: the keys whose values hold an image name, and where it looks.
 
     ``in_document(found, root)`` searches a whole document; ``in_mapping(found, mapping,
-    keys, parent_key)`` is called for each mapping of the generic walk, in ``SHAPES``
-    order, and a scalar one shape reports is not reported again by a later one.
+    keys, parent_key)`` is called, in ``SHAPES`` order, for each mapping of the generic
+    walk that has one of its ``triggers`` keys, and a scalar one shape reports is not
+    reported again by a later one.
     """
 
     name: str
     value_keys: frozenset[str]
+    triggers: frozenset[str] = frozenset()
+    #: text a file must hold for ``value_keys`` to matter (JSON patches: ``/image``)
+    requires: str | None = None
     in_document: Callable[[Found, Mapping], Iterator[Site]] | None = None
     in_mapping: Callable[[Found, Mapping, dict[str, Node], str | None], Iterator[Site]] | None = (
         None
@@ -134,15 +138,33 @@ SHAPES: tuple[Shape, ...] = (
     Shape("kustomize", kustomize.VALUE_KEYS, in_document=_kustomize),
     Shape("argocd", argocd.VALUE_KEYS, in_document=_argocd),
     Shape("patch", patches.VALUE_KEYS, in_document=_patches),
-    Shape("helm", helm.VALUE_KEYS, in_mapping=_helm),
-    Shape("json6902", json6902.VALUE_KEYS, in_mapping=_json6902),
-    Shape("image", image_string.VALUE_KEYS, in_mapping=_image_string),
+    Shape("helm", helm.VALUE_KEYS, frozenset({"repository", "image"}), in_mapping=_helm),
+    Shape(
+        "json6902",
+        json6902.VALUE_KEYS,
+        frozenset({"op"}),
+        requires=json6902.REQUIRES,
+        in_mapping=_json6902,
+    ),
+    Shape("image", image_string.VALUE_KEYS, frozenset({"image"}), in_mapping=_image_string),
 )
+# The walk calls the mapping shapes only for mappings with one of these keys.
+_MAPPING_SHAPES = tuple(shape for shape in SHAPES if shape.in_mapping is not None)
+_TRIGGERS = frozenset().union(*(shape.triggers for shape in _MAPPING_SHAPES))
 
 
-def value_keys() -> frozenset[str]:
-    """Every key whose value a shape reads an image name from (for the prefilter)."""
-    return frozenset().union(*(shape.value_keys for shape in SHAPES))
+def value_keys(text: str | bytes | None = None) -> frozenset[str]:
+    """Every key whose value a shape reads an image name from (for the prefilter); with
+    ``text``, only those of shapes whose required text it holds."""
+    keys: set[str] = set()
+    for shape in SHAPES:
+        needed = shape.requires
+        if needed is not None and text is not None:
+            present = (needed.encode() if isinstance(text, bytes) else needed) in text
+            if not present:
+                continue
+        keys |= shape.value_keys
+    return frozenset(keys)
 
 
 def skipped_key(key: str) -> bool:
@@ -174,41 +196,51 @@ def _image_shape(doc: Document, root: Node | None) -> str:
 def _walk(found: Found, root: Node, claimed: dict[int, Site]) -> Iterator[Site]:
     doc = found.doc
     object_root = isinstance(root, Mapping) and found.kind is not None
-    # (node, the key it is the value of); aliases lead to each collection once.
+    # (node, the key it is the value of). A node is reached once through the tree and
+    # again through each alias to it: anchored nodes are remembered, so each collection
+    # is searched once (an alias bomb costs no more than its text).
     stack: list[tuple[Node, str | None]] = [(root, None)]
     visited: set[int] = set()
     while stack:
         node, parent_key = stack.pop()
-        if type(node) is not Mapping and type(node) is not Sequence:
-            node = doc.resolve(node)  # type: ignore[assignment]
-            if type(node) is not Mapping and type(node) is not Sequence:
+        kind = type(node)
+        if kind is Alias:
+            node = node.target  # type: ignore[union-attr]
+            kind = type(node)
+            if id(node) in visited:
                 continue
-        if id(node) in visited:
+        if kind is Sequence:
+            if node.anchor is not None:  # type: ignore[union-attr]
+                visited.add(id(node))
+            for item in reversed(node.items):  # type: ignore[union-attr]
+                if type(item) is not Scalar:
+                    stack.append((item, parent_key))
             continue
-        visited.add(id(node))
-        if type(node) is Sequence:
-            stack.extend((item, parent_key) for item in reversed(node.items))  # type: ignore[union-attr]
+        if kind is not Mapping:
             continue
         mapping: Mapping = node  # type: ignore[assignment]
+        if mapping.anchor is not None:
+            visited.add(id(mapping))
         # One pass over the keys; most mappings hold no image and cost only this.
         keys: dict[str, Node] = {}
         children: list[tuple[Node, str | None]] = []
         for key, value in mapping.pairs:
             if type(key) is Scalar:
-                keys[key.value] = value
+                name = key.value
+                keys[name] = value
                 # A Kubernetes object's status reports what runs; it is never edited.
-                status = object_root and node is root and key.value == "status"
-                if type(value) is not Scalar and not skipped_key(key.value) and not status:
-                    children.append((value, key.value))
+                status = object_root and mapping is root and name == "status"
+                if type(value) is not Scalar and not skipped_key(name) and not status:
+                    children.append((value, name))
         if "kind" in keys and never_edited(*_kind(doc, mapping)):
             continue
         if "<<" in keys and merges(mapping):
             keys = {name: entry[1] for name, entry in effective_pairs(doc, mapping).items()}
-        for shape in SHAPES:
-            if shape.in_mapping is None:
-                continue
-            for site in shape.in_mapping(found, mapping, keys, parent_key):
-                yield from _claim(site, claimed)
+        if not _TRIGGERS.isdisjoint(keys):
+            for shape in _MAPPING_SHAPES:
+                if not shape.triggers.isdisjoint(keys):
+                    for site in shape.in_mapping(found, mapping, keys, parent_key):  # type: ignore[misc]
+                        yield from _claim(site, claimed)
         stack.extend(reversed(children))
 
 

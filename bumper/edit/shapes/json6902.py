@@ -7,8 +7,10 @@ from __future__ import annotations
 from bumper.edit.shapes.image_string import ImageStringSite, image_string_site
 from bumper.edit.yamltext import Document, Mapping, Scalar, scalar_str
 
-# Keys whose values may hold the repository's name (the prefilter reads this).
+# Keys whose values may hold the repository's name (the prefilter reads this), in files
+# that hold REQUIRES (an env var's ``value:`` does not make a file worth parsing).
 VALUE_KEYS = frozenset({"value"})
+REQUIRES = "/image"
 SETTING_OPS = frozenset({"add", "replace"})
 
 
