@@ -314,9 +314,19 @@ class Git:
         self.run("push", "--porcelain", "--quiet", remote, f"HEAD:refs/heads/{branch}")
 
 
-def clone(git: Git, url: str, dest: Path, branch: str | None) -> None:
-    """Shallow, single-branch clone of ``url`` into ``dest``, run from ``git.root``."""
-    args = ["clone", "--quiet", "--depth=1", "--single-branch", "--no-tags"]
+HISTORIES = ("none", "commits", "full")
+
+
+def clone(git: Git, url: str, dest: Path, branch: str | None, history: str = "none") -> None:
+    """Single-branch clone of ``url`` into ``dest``, run from ``git.root``. ``history``:
+    ``none`` (the head only), ``commits`` (every commit, file contents fetched only for
+    the head: enough to read commit messages) or ``full``."""
+    args = ["clone", "--quiet", "--single-branch", "--no-tags"]
+    if history == "none":
+        args.append("--depth=1")
+    elif history == "commits":
+        # A server that cannot filter sends everything (git says so and goes on).
+        args.append("--filter=blob:none")
     if branch:
         args += ["--branch", branch]
     git.run(*args, "--", url, str(dest))

@@ -29,7 +29,7 @@ from bumper.delivery.modes import deliver
 from bumper.delivery.workspace import Workspace, checkout_root
 from bumper.edit.files import MissingPath, StaleFile
 from bumper.edit.plan import Plan, plan_images
-from bumper.edit.reference import canonical_name, format_reference
+from bumper.edit.reference import canonical_name, format_reference, last_component
 from bumper.edit.target import Target, parse_target
 from bumper.errors import BumperError
 from bumper.git import Git, git_env
@@ -49,6 +49,17 @@ class PlanOptions:
     exclude: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """What a bump sets when it is worked out from the tree (a promotion reads its
+    source there, a rollback its history), and how its commit reads."""
+
+    targets: list[str]
+    description: str = ""
+    title: str = ""
+    trailers: tuple[str, ...] = ()
+
+
 class Bump:
     """A change as a pure function of a work tree (delivery's ``BumpFn``): ``bump(root)``
     plans setting ``targets`` under ``paths`` in whatever the tree holds now (downgrade
@@ -57,8 +68,10 @@ class Bump:
     With ``relative_to_root`` the paths are taken inside the work tree given at call
     time (a fresh clone); otherwise they are used as given (a checkout). ``group`` names
     a grouped bump (its branch and messages); ``description``, ``trailers`` and
-    ``guard`` (called with each plan; it raises to refuse) serve promotions and
-    rollbacks. ``location`` names the repository in errors.
+    ``guard`` (called with each plan and the tree's root; it raises to refuse) serve
+    promotions and rollbacks; ``resolve`` works the targets out from the tree itself
+    (a promotion reads its source there, a rollback its history). ``location`` names the
+    repository in errors.
     """
 
     def __init__(
@@ -71,10 +84,14 @@ class Bump:
         group: str | None = None,
         description: str = "",
         trailers: Sequence[str] = (),
-        guard: Callable[[Plan], None] | None = None,
+        guard: Callable[[Plan, Path], None] | None = None,
         location: str | None = None,
+        resolve: Callable[[Path], Resolved] | None = None,
+        title: str = "",
     ) -> None:
         self.targets = [parse_target(t) if isinstance(t, str) else t for t in targets]
+        self.resolve = resolve
+        self.title = title
         self.paths = list(paths) or ["."]
         self.relative_to_root = relative_to_root
         self.options = options or PlanOptions()
@@ -87,8 +104,21 @@ class Bump:
 
     @property
     def name(self) -> str:
-        """What branches and messages call the bump: the group, else the image."""
-        return self.group or self.targets[0].written_name
+        """What branches and messages call the bump: the group, the image, or the images
+        (``app-worker-web``)."""
+        if self.group or not self.targets:
+            return self.group or "images"
+        if len(self.targets) == 1:
+            return self.targets[0].written_name
+        parts = sorted(last_component(t.written_name) for t in self.targets)
+        name = "-".join(parts)
+        return name if len(name) <= 60 else "-".join(parts[:3]) + f"-and-{len(parts) - 3}-more"
+
+    @property
+    def grouped(self) -> bool:
+        """Several images (or a set worked out from the tree): its branch holds whichever
+        images bumper last set there."""
+        return self.group is not None or len(self.targets) > 1 or self.resolve is not None
 
     @property
     def images(self) -> frozenset[str]:
@@ -99,7 +129,7 @@ class Bump:
     @property
     def version(self) -> str | None:
         """The tag proposed (one image only)."""
-        return self.targets[0].tag if len(self.targets) == 1 else None
+        return self.targets[0].tag if len(self.targets) == 1 and not self.grouped else None
 
     @property
     def allow_downgrade(self) -> bool:
@@ -112,6 +142,12 @@ class Bump:
         if inside is not None:
             for path in self.paths:
                 _check_inside(inside, path)
+        if self.resolve is not None:
+            resolved = self.resolve(inside or Path.cwd())
+            self.targets = [parse_target(t) for t in resolved.targets]
+            self.description = resolved.description or self.description
+            self.title = resolved.title or self.title
+            self.trailers = resolved.trailers or self.trailers
         try:
             plan = plan_images(
                 self.targets,
@@ -128,7 +164,7 @@ class Bump:
             branch = Git(inside, git_env(os.environ)).current_branch() or "its default branch"
             raise BumperError(f"{error.message} in {self.location} (branch {branch})") from None
         if self.guard is not None:
-            self.guard(plan)
+            self.guard(plan, inside or Path.cwd())
         self.last_plan = plan
         return plan
 
@@ -142,15 +178,25 @@ class Bump:
             name=self.name,
             tag=first.tag if len(self.targets) == 1 else None,
             digest=first.digest if len(self.targets) == 1 else None,
+            version=", ".join(
+                f"{last_component(t.written_name)}:{_version(t)}" for t in self.targets
+            )
+            if len(self.targets) > 1
+            else "",
             old_tags=[c.old_tag for c in plan.changes if c.old_tag],
             summaries=[f"{c.path}:{c.line}: {c.old} -> {c.new}" for c in plan.changes],
             rows=rows,
             diff=plan.diff(),
             skipped=len(plan.skips),
-            images=[str(_written(t)) for t in self.targets] if len(self.targets) > 1 else (),
+            images=[_written(t) for t in self.targets],
             trailers=self.trailers,
             description=self.description,
+            title=self.title,
         )
+
+
+def _version(target: Target) -> str:
+    return format_reference("", target.tag, target.digest).lstrip(":")
 
 
 def _written(target: Target) -> str:
@@ -205,7 +251,9 @@ class ReleaseRequest:
     group: str | None = None
     description: str = ""
     trailers: tuple[str, ...] = ()
-    guard: Callable[[Plan], None] | None = None
+    guard: Callable[[Plan, Path], None] | None = None
+    resolve: Callable[[Path], Resolved] | None = None
+    title: str = ""
     #: plan in this tree instead of the current folder or a clone (the Action's dry run)
     root: Path | None = None
 
@@ -258,7 +306,7 @@ def _bump_for(request: ReleaseRequest, targets: list[str]) -> Bump:
     return Bump(
         targets, paths, relative_to_root=relative, options=request.plan, group=request.group,
         description=request.description, trailers=request.trailers, guard=request.guard,
-        location=location,
+        location=location, resolve=request.resolve, title=request.title,
     )  # fmt: skip
 
 

@@ -548,7 +548,7 @@ def test_pull_request_mode_commits_through_the_api_by_default(
     ("args", "message"),
     [
         (("--label", "x"), "--label applies to pull-request mode only"),
-        (("--force",), "--force applies to pull-request mode only"),
+        (("--draft",), "--draft applies to pull-request mode only"),
         (("--via", "api", "--commit"), "--via api makes the commit on GitHub"),
     ],
 )

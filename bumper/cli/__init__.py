@@ -12,7 +12,7 @@ import sys
 import click
 
 from bumper import __version__
-from bumper.cli import action, build, registry, setimage
+from bumper.cli import action, build, lifecycle, registry, setimage
 from bumper.cli.common import safe_streams, stop_on_sigterm
 
 __all__ = ["main"]
@@ -46,6 +46,9 @@ for _command in (
     build.release_command,
     registry.verify_command,
     registry.update_command,
+    lifecycle.promote_command,
+    lifecycle.history_command,
+    lifecycle.rollback_command,
     action.action_command,
 ):
     main.add_command(_command)

@@ -246,7 +246,10 @@ def delivery_options(func: F, *, label_flag: str = "--label") -> F:
             help="Delete bumper's branch when its pull request is closed.",
         ),
         click.option(
-            "--force", is_flag=True, help="Replace foreign commits on bumper's PR branch."
+            "--force",
+            is_flag=True,
+            help="Deploy a version that was rolled back; in pull-request mode also replace "
+            "commits others pushed to bumper's branch.",
         ),
     ]
     for option in reversed(options):

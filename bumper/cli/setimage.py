@@ -107,7 +107,7 @@ def set_image(
 
     With --commit, --push, --repo or --pull-request the change is also landed in git.
     """
-    from bumper import release
+    from bumper import lifecycle, release
     from bumper.render import print_summary
 
     given = split_delivery(params)
@@ -128,6 +128,7 @@ def set_image(
         insecure_registries=insecure,
         group=group,
         description=_group_description(targets),
+        guard=lifecycle.rollback_guard(bool(given.get("force"))),
     )
     result = release.run(run)
     plan = result.plan

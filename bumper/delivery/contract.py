@@ -62,6 +62,10 @@ class BumpOutcome:
     images: Sequence[str] = ()
     trailers: Sequence[str] = ()
     description: str = ""
+    #: what ``{version}`` says for several images (``app:1.2, worker:1.3``)
+    version: str = ""
+    #: the default pull-request title and commit subject (a promotion, a rollback)
+    title: str = ""
 
     @property
     def image(self) -> str:
@@ -249,7 +253,6 @@ PR_ONLY = {
     "draft": "--draft",
     "auto_merge": "--auto-merge",
     "delete_branch": "--delete-branch",
-    "force": "--force",
 }
 DELIVERY_ONLY = {
     "branch": "--branch",

@@ -41,7 +41,7 @@ def placeholders(outcome: BumpOutcome, files: Sequence[str] = ()) -> dict[str, s
         "new_tag": outcome.tag or "",
         "old_tag": ", ".join(dict.fromkeys(outcome.old_tags)),
         "digest": outcome.digest or "",
-        "version": outcome.tag or outcome.digest or "",
+        "version": outcome.version or outcome.tag or outcome.digest or "",
         "files": ", ".join(files),
         "changes": "\n".join(outcome.summaries),
         "description": outcome.description,
@@ -64,7 +64,8 @@ def render(template: str, values: Mapping[str, str], option: str) -> str:
 
 def render_message(template: str | None, outcome: BumpOutcome, files: Sequence[str]) -> str:
     """The commit message from the template (without ``[skip ci]`` and trailers)."""
-    template = DEFAULT_MESSAGE if template is None else template
+    if template is None:
+        template = f"{_escape(outcome.title)}\n\n{{changes}}" if outcome.title else DEFAULT_MESSAGE
     text = render(template, placeholders(outcome, files), "--message")
     lines = [line.rstrip() for line in text.strip().splitlines()]
     if not lines or not lines[0]:
@@ -72,9 +73,15 @@ def render_message(template: str | None, outcome: BumpOutcome, files: Sequence[s
     return "\n".join(lines) + "\n"
 
 
-def render_title(template: str | None, values: Mapping[str, str]) -> str:
-    """The pull-request title from ``template``."""
-    title = " ".join(render(template or DEFAULT_TITLE, values, "--title").split())
+def _escape(text: str) -> str:
+    """``text`` as a template that renders to itself."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def render_title(template: str | None, values: Mapping[str, str], default: str = "") -> str:
+    """The pull-request title from ``template`` (else ``default``, else a bump's title)."""
+    template = template or (_escape(default) if default else DEFAULT_TITLE)
+    title = " ".join(render(template, values, "--title").split())
     if not title:
         raise BumperError("--title gives an empty pull-request title")
     return title

@@ -52,13 +52,15 @@ PR_PERMISSION = "pull-requests: write"
 
 class PullRequestBump(Protocol):
     """What pull-request mode needs of a bump besides planning it: the ``name`` its branch
-    is named after, the canonical ``images`` whose bumper commits it may replace, the
-    ``version`` it proposes (None for several images) and whether going back is allowed."""
+    is named after, the canonical ``images`` whose bumper commits it may replace (any
+    bumper commit when ``grouped``), the ``version`` it proposes (None for several images)
+    and whether going back is allowed."""
 
     name: str
     images: frozenset[str]
     version: str | None
     allow_downgrade: bool
+    grouped: bool
 
     def __call__(self, root: Any) -> BumpOutcome: ...
 
@@ -138,7 +140,7 @@ class _Run:
             parents = [p.sha for p in commit.parents]
             trailers = bumped_images(commit.commit.message or "")
             names = {canonical_name(_image_name(t) or "") for t in trailers}
-            if trailers and names <= self.bump.images:
+            if trailers and (self.bump.grouped or names <= self.bump.images):
                 image = trailers[0]
             elif not trailers and len(parents) > 1 and not set(parents[1:]) & ahead:
                 continue  # GitHub's "Update branch": a merge of the base, nothing of its own
@@ -233,7 +235,7 @@ class _Run:
         from github import GithubException
 
         values = placeholders(outcome, [row.path for row in outcome.rows])
-        title = render_title(self.pr.title, values)
+        title = render_title(self.pr.title, values, outcome.title)
         body = render_body(self.pr.body, outcome, values, self.base, self.env)
         if pull is None:
             try:

@@ -103,9 +103,12 @@ class Workspace:
         env: Mapping[str, str],
         name: str | None = None,
         credential_urls: Sequence[str] = (),
+        history: str = "commits",
     ) -> Iterator[Workspace]:
-        """A shallow, single-branch clone of ``branch`` (default: the default branch) in
-        a temporary folder, removed afterwards."""
+        """A single-branch clone of ``branch`` (default: the default branch) in a
+        temporary folder, removed afterwards. By default it has every commit but only the
+        head's files (bumper's ledger of rollbacks is in the commit messages);
+        ``history="full"`` brings every file of every commit, ``"none"`` the head only."""
         display = strip_credentials(url)
         urls = tuple(u for u in (url, *credential_urls) if is_http(u))
         credentials = Credentials(token, urls) if token and urls else None
@@ -115,7 +118,7 @@ class Workspace:
         with tempfile.TemporaryDirectory(prefix="bumper-") as tmp:
             work = Path(tmp) / "repo"
             try:
-                clone(Git(Path(tmp), genv, secrets), url, work, branch)
+                clone(Git(Path(tmp), genv, secrets), url, work, branch, history)
             except GitCommandError as err:
                 raise explain(err, "clone", target) from None
             git = Git(work, genv, secrets)

@@ -34,14 +34,16 @@ def list_images(
     paths: Iterable[str | Path] = (".",),
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    root: Path | None = None,
 ) -> tuple[list[Found], list[Problem]]:
-    """All references under ``paths`` and the files that could not be parsed.
+    """All references under ``paths`` and the files that could not be parsed. With
+    ``root``, paths are taken inside that folder and reported as given.
 
     Raises BumperError when a file named in ``paths`` cannot be parsed.
     """
     found: list[Found] = []
     problems: list[Problem] = []
-    for source in collect_sources([str(p) for p in paths] or ["."], include, exclude):
+    for source in collect_sources([str(p) for p in paths] or ["."], include, exclude, root):
         parsed = read_manifest(source)
         if isinstance(parsed, Problem):
             if parsed.explicit:
