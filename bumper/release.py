@@ -58,6 +58,8 @@ class Resolved:
     description: str = ""
     title: str = ""
     trailers: tuple[str, ...] = ()
+    #: for each target, the files it may edit (None: every file under the paths)
+    scope: list[set[str]] | None = None
 
 
 class Bump:
@@ -92,6 +94,7 @@ class Bump:
         self.targets = [parse_target(t) if isinstance(t, str) else t for t in targets]
         self.resolve = resolve
         self.title = title
+        self.scope: list[set[str]] | None = None
         self.paths = list(paths) or ["."]
         self.relative_to_root = relative_to_root
         self.options = options or PlanOptions()
@@ -148,6 +151,7 @@ class Bump:
             self.description = resolved.description or self.description
             self.title = resolved.title or self.title
             self.trailers = resolved.trailers or self.trailers
+            self.scope = resolved.scope
         try:
             plan = plan_images(
                 self.targets,
@@ -157,6 +161,7 @@ class Bump:
                 include=options.include,
                 exclude=options.exclude,
                 root=inside,
+                scope=self.scope,
             )
         except MissingPath as error:
             if inside is None or self.location is None:

@@ -10,17 +10,27 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bumper.cli.common import one_line_errors, output_option, path_argument
+from bumper.cli.common import (
+    delivery_options,
+    delivery_request,
+    one_line_errors,
+    output_option,
+    path_argument,
+    split_delivery,
+)
 from bumper.errors import BumperError, UsageError
 
 if TYPE_CHECKING:
+    from bumper.delivery.contract import DeliveryRequest
     from bumper.edit.inventory import Found
+    from bumper.edit.plan import Plan
     from bumper.registry.client import RegistryClient
-    from bumper.registry.update import Note, UpdateDecision, UpdatePlan
+    from bumper.registry.update import Note, UpdateDecision
     from bumper.registry.verify import VerifyResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -310,6 +320,7 @@ def _verify_summary(total: int, distinct: int, problems: list[VerifyResult]) -> 
     help="Update what could be resolved even when a registry failed for other references "
     "(still exit 1).",
 )
+@delivery_options
 @one_line_errors
 def update_command(
     paths: tuple[str, ...],
@@ -329,6 +340,7 @@ def update_command(
     output: str,
     allow_missing: bool,
     keep_going: bool,
+    **params: Any,
 ) -> None:
     """Move each image reference under PATH (default: .) to the newest tag its policy allows.
 
@@ -340,6 +352,10 @@ def update_command(
     before anything is written; nothing is written when a registry cannot be asked
     (unless --keep-going). Exit 1 on registry failures or an unreadable named file,
     2 on usage errors (a bad regex, range or marker).
+
+    With --commit, --push or --repo every update lands as one commit (decided again on
+    the branch's head when it moved); with --pull-request each image gets its own pull
+    request, as set-image opens them.
     """
     from bumper.registry.policy import make_policy
     from bumper.registry.update import decide_updates, plan_moves
@@ -357,15 +373,26 @@ def update_command(
         login_registry=login_registry,
         jobs=jobs,
     )
-    with client:
-        decision = decide_updates(
-            list(paths) or ["."],
-            client=client,
-            images=images,
-            policy=chosen,
-            pin_digest=pin_digest,
-            allow_missing=allow_missing,
-        )
+    request = delivery_request(split_delivery(params))
+    if dry_run and request is not None and request.repo is not None:
+        raise UsageError("--dry-run plans in a checkout; it cannot be combined with --repo")
+
+    def decide(root: Path | None) -> UpdateDecision:
+        with client:
+            return decide_updates(
+                list(paths) or ["."],
+                client=client,
+                images=images,
+                policy=chosen,
+                pin_digest=pin_digest,
+                allow_missing=allow_missing,
+                root=root,
+            )
+
+    if request is not None and not dry_run:
+        _deliver_updates(decide, list(paths) or ["."], request, output)
+        return
+    decision = decide(None)
     failures = decision.failures
     if failures and not keep_going:
         _report_failures(decision, output, written=False)
@@ -386,6 +413,64 @@ def update_command(
             click.echo(line, err=True)
     if failures:
         sys.exit(1)
+
+
+def _deliver_updates(
+    decide: Callable[[Path | None], UpdateDecision],
+    paths: list[str],
+    request: DeliveryRequest,
+    output: str,
+) -> None:
+    """Land the updates: one change for them all, or one pull request per image."""
+    from bumper import release
+    from bumper.delivery.contract import resolve_token
+    from bumper.delivery.github import repository_url
+    from bumper.delivery.workspace import Workspace
+
+    if request.repo is not None:
+        url = repository_url(request.repo, os.environ)
+        token = resolve_token(request.token, os.environ)
+        with Workspace.clone(url, request.branch, token=token, env=os.environ) as work:
+            decision = decide(work.git.root)
+    else:
+        decision = decide(None)
+    if decision.failures:
+        _report_failures(decision, output, written=False)
+        sys.exit(1)
+    results = []
+    if request.pull_request is not None:
+        for move in decision.moves:
+            run = release.ReleaseRequest(
+                targets=[str(move.target)], paths=list(move.paths), delivery=request
+            )
+            results.append(release.run(run))
+    elif decision.moves:
+
+        def resolve(root: Path) -> release.Resolved:
+            moves = decide(root).moves
+            return release.Resolved(
+                [str(move.target) for move in moves],
+                title=f"Update {len(moves)} image(s) to the newest tags their policies allow",
+                scope=[set(move.paths) for move in moves],
+            )
+
+        group = "update" if len(decision.moves) > 1 else None
+        run = release.ReleaseRequest(
+            targets=[], paths=paths, delivery=request, group=group, resolve=resolve
+        )
+        results.append(release.run(run))
+    if output == "json":
+        document = decision.to_dict()
+        document["deliveries"] = [r.delivery.to_dict() for r in results if r.delivery]
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    for note in decision.notes:
+        click.echo(_note_line(note), err=True)
+    for result in results:
+        if result.delivery is not None:
+            click.echo(result.delivery.summary(), err=True)
+    if not decision.moves:
+        click.echo("every reference is at the newest tag its policy allows", err=True)
 
 
 def _note_line(note: Note) -> str:
@@ -412,7 +497,7 @@ def _report_failures(decision: UpdateDecision, output: str, *, written: bool) ->
     )
 
 
-def _update_lines(decision: UpdateDecision, plan: UpdatePlan, *, dry_run: bool) -> list[str]:
+def _update_lines(decision: UpdateDecision, plan: Plan, *, dry_run: bool) -> list[str]:
     lines = [f"warning: {p} (file skipped)" for p in decision.problems]
     for change in plan.changes:
         old, new = change.old, change.new

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -484,10 +484,19 @@ def _never_edited_path(path: tuple[str | int, ...]) -> bool:
 
 
 def _plan_file(
-    source: Source, targets: Sequence[Target], allow_downgrade: bool, prefilter: AnyOf
+    source: Source,
+    targets: Sequence[Target],
+    allow_downgrade: bool,
+    prefilter: AnyOf,
+    scope: Scope | None = None,
 ) -> FilePlan | Problem | None:
     """Plan one file; None when it holds no reference to any target. Several targets are
-    planned in turn, each on the text the previous ones left."""
+    planned in turn, each on the text the previous ones left (with ``scope``, each only
+    in the files it names for that target)."""
+    if scope is not None:
+        targets = [t for t, files in zip(targets, scope, strict=True) if source.display in files]
+        if not targets:
+            return None
     # Named files are always parsed whole: one that is broken must fail the run.
     parsed = read_manifest(source, None if source.explicit else prefilter)
     if not isinstance(parsed, ParsedFile):
@@ -525,6 +534,11 @@ def _count(plan: FilePlan) -> int:
 PARALLEL_MIN_FILES = 800
 
 
+# Where each target may be set: for each target (in order), the files (as displayed) it
+# may edit.
+Scope = Sequence[Collection[str]]
+
+
 class AnyOf:
     """The prefilters of several images: a file is read when it may hold any of them."""
 
@@ -539,18 +553,24 @@ class AnyOf:
 
 
 def _plan_chunk(
-    sources: Sequence[Source], targets: Sequence[Target], allow_downgrade: bool
+    sources: Sequence[Source],
+    targets: Sequence[Target],
+    allow_downgrade: bool,
+    scope: Scope | None = None,
 ) -> list[FilePlan | Problem | None]:
     prefilter = AnyOf(targets)
-    return [_plan_file(source, targets, allow_downgrade, prefilter) for source in sources]
+    return [_plan_file(s, targets, allow_downgrade, prefilter, scope) for s in sources]
 
 
 def _plan_many(
-    sources: Sequence[Source], targets: Sequence[Target], allow_downgrade: bool
+    sources: Sequence[Source],
+    targets: Sequence[Target],
+    allow_downgrade: bool,
+    scope: Scope | None = None,
 ) -> list[FilePlan | Problem | None]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if len(sources) < PARALLEL_MIN_FILES or (cores or 1) < 2 or sys.platform != "linux":
-        return _plan_chunk(sources, targets, allow_downgrade)
+        return _plan_chunk(sources, targets, allow_downgrade, scope)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -566,7 +586,11 @@ def _plan_many(
         ) as pool:
             try:
                 results = pool.map(
-                    _plan_chunk, chunks, [targets] * len(chunks), [allow_downgrade] * len(chunks)
+                    _plan_chunk,
+                    chunks,
+                    [targets] * len(chunks),
+                    [allow_downgrade] * len(chunks),
+                    [scope] * len(chunks),
                 )
                 return [result for chunk in results for result in chunk]
             except KeyboardInterrupt:
@@ -576,7 +600,7 @@ def _plan_many(
     except (OSError, BrokenProcessPool):
         # No /dev/shm for the pool's locks (some containers), or a worker was killed:
         # the same work in this process.
-        return _plan_chunk(sources, targets, allow_downgrade)
+        return _plan_chunk(sources, targets, allow_downgrade, scope)
 
 
 def _die_with_parent() -> None:
@@ -636,28 +660,32 @@ def plan_images(
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     root: Path | None = None,
+    scope: Scope | None = None,
 ) -> Plan:
     """Plan setting several images together (a grouped bump): one plan, all or nothing.
 
     Like :func:`plan_set_image` for each target in turn, each on the text the previous
     ones left; every target must find a reference (unless ``allow_missing``), and two
-    targets for one repository are refused.
+    targets for one repository are refused. ``scope`` limits each target to some of
+    the files (for each target, the displayed paths it may edit): one image may then be
+    set to different versions in different files.
     """
     parsed = [parse_target(t) if isinstance(t, str) else t for t in targets]
     if not parsed:
         raise BumperError("no image to set")
-    seen: dict[str, Target] = {}
-    for target in parsed:
+    places = list(scope) if scope is not None else [None] * len(parsed)
+    seen: dict[str, tuple[Target, Collection[str] | None]] = {}
+    for target, files in zip(parsed, places, strict=True):
         if target.canonical in seen:
-            raise BumperError(
-                f"{seen[target.canonical]} and {target} set the same image; give it once"
-            )
-        seen[target.canonical] = target
+            other, other_files = seen[target.canonical]
+            if files is None or other_files is None or set(files) & set(other_files):
+                raise BumperError(f"{other} and {target} set the same image; give it once")
+        seen[target.canonical] = (target, files)
     path_list = [str(p) for p in paths] or ["."]
     sources = collect_sources(path_list, include, exclude, root)
     files: list[FilePlan] = []
     problems: list[Problem] = []
-    for result in _plan_many(sources, parsed, allow_downgrade):
+    for result in _plan_many(sources, parsed, allow_downgrade, scope):
         if isinstance(result, Problem):
             problems.append(result)
         elif result is not None:

@@ -18,17 +18,13 @@ honoured: that is reported as a ``conflict`` and the image is left alone in that
 
 from __future__ import annotations
 
-import difflib
-import tempfile
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bumper.edit.files import decode, write_all_atomic
 from bumper.edit.inventory import Found, list_images
-from bumper.edit.plan import Change, Problem, Skip, plan_set_image
+from bumper.edit.plan import Plan, Problem, plan_images
 from bumper.edit.reference import canonical_name, format_reference
 from bumper.edit.target import Target
 from bumper.edit.versions import is_downgrade, parse_semver
@@ -354,128 +350,19 @@ def _engine_leaves(item: Found, target: Target) -> bool:
 # -- applying -----------------------------------------------------------------------------
 
 
-@dataclass
-class _File:
-    display: str
-    path: Path
-    original: bytes
-    final: bytes
-
-
-@dataclass
-class UpdatePlan:
-    """Every move planned; nothing is written until ``apply``.
-
-    ``changes`` and ``skips`` are the engine's, move after move, each planned on the text
-    the previous moves produced (paths as the user knows them)."""
-
-    moves: list[Move]
-    changes: list[Change]
-    skips: list[Skip]
-    files: list[_File]
-
-    @property
-    def changed(self) -> bool:
-        return any(f.final != f.original for f in self.files)
-
-    @property
-    def changed_files(self) -> list[Path]:
-        return [f.path for f in self.files if f.final != f.original]
-
-    def diff(self) -> str:
-        """A unified diff of every changed file."""
-        chunks: list[str] = []
-        for f in self.files:
-            if f.final == f.original:
-                continue
-            before = decode(f.original, f.display).text.splitlines(keepends=True)
-            after = decode(f.final, f.display).text.splitlines(keepends=True)
-            name = f.display.lstrip("/")
-            for line in difflib.unified_diff(before, after, f"a/{name}", f"b/{name}"):
-                chunks.append(
-                    line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                )
-        return "".join(chunks)
-
-    def apply(self) -> list[Path]:
-        """Write every changed file atomically, all or none; StaleFile (nothing written)
-        when a file changed on disk since it was read."""
-        changed = [f for f in self.files if f.final != f.original]
-        try:
-            write_all_atomic([(f.path.resolve(), f.original, f.final) for f in changed])
-        except OSError as error:
-            where = error.filename or "a manifest folder"
-            raise BumperError(
-                f"cannot write in {where}: {error.strerror}; nothing written"
-            ) from None
-        return [f.path for f in changed]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "changed": self.changed,
-            "changes": [c.to_dict() for c in self.changes],
-            "skipped": [s.to_dict() for s in self.skips],
-            "files": [f.display for f in self.files if f.final != f.original],
-        }
-
-
-def _rename(text: str, names: dict[str, str]) -> str:
-    for scratch, display in names.items():
-        text = text.replace(scratch, display)
-    return text
-
-
 def plan_moves(
     moves: Sequence[Move], *, root: Path | None = None, allow_downgrade: bool = False
-) -> UpdatePlan:
-    """Plan every move, each on the result of the ones before; all or nothing.
-
-    Paths are read inside ``root`` when given (a clone), else as given. A file that
-    several moves touch is planned in a scratch copy that holds the previous moves'
-    result. Raises BumperError (paths as the user knows them) when any move cannot be
-    planned.
-    """
-    touches = Counter(path for move in moves for path in move.paths)
-    files: dict[str, _File] = {}
-    for display in touches:
-        path = Path(display) if root is None else root / display
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise BumperError(f"{display}: cannot read: {error.strerror}") from None
-        files[display] = _File(display, path, data, data)
-    changes: list[Change] = []
-    skips: list[Skip] = []
-    with tempfile.TemporaryDirectory(prefix="bumper-update-") as scratch_dir:
-        # What the engine is given for each file (its own path, or a scratch copy that
-        # keeps the file name: some shapes are recognised by it), and back.
-        given: dict[str, str] = {}
-        for number, (display, f) in enumerate(files.items()):
-            if touches[display] > 1:
-                copy = Path(scratch_dir) / f"{number:05d}" / f.path.name
-                copy.parent.mkdir()
-                copy.write_bytes(f.original)
-                given[display] = str(copy)
-            else:
-                given[display] = str(f.path)
-        shown = {arg: display for display, arg in given.items()}
-        for move in moves:
-            try:
-                plan = plan_set_image(
-                    move.target, [given[p] for p in move.paths], allow_downgrade=allow_downgrade
-                )
-            except BumperError as error:
-                raise BumperError(_rename(str(error), shown)) from None
-            for file_plan in plan.files:
-                if file_plan.changed:
-                    f = files[shown[file_plan.source.display]]
-                    f.final = file_plan.new_bytes()
-                    if given[f.display] != str(f.path):
-                        Path(given[f.display]).write_bytes(f.final)
-            changes += [_renamed(c, shown) for c in plan.changes]
-            skips += [_renamed(s, shown) for s in plan.skips]
-    return UpdatePlan(list(moves), changes, skips, list(files.values()))
-
-
-def _renamed(item: Any, names: dict[str, str]) -> Any:
-    return replace(item, path=names.get(item.path, item.path))
+) -> Plan:
+    """Plan every move as one change, all or nothing: each image set only in the files
+    holding the references that move (paths read inside ``root`` when given, a clone)."""
+    paths = sorted({path for move in moves for path in move.paths})
+    if not moves:
+        return Plan([], [], [])
+    return plan_images(
+        [move.target for move in moves],
+        paths,
+        allow_downgrade=allow_downgrade,
+        allow_missing=True,
+        root=root,
+        scope=[set(move.paths) for move in moves],
+    )
