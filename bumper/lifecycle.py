@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bumper.delivery.contract import DeliveryRequest
 from bumper.delivery.loopguard import TRAILER_KEY
 from bumper.edit.inventory import Found, list_images
 from bumper.edit.plan import Plan
@@ -29,6 +30,7 @@ from bumper.edit.reference import (
 )
 from bumper.errors import BumperError
 from bumper.git import Git, GitCommandError, git_env
+from bumper.release import PlanOptions, ReleaseRequest, Resolved
 
 PROMOTED_FROM = "Promoted-From"
 ROLLED_BACK_FROM = "Rolled-Back-From"
@@ -454,3 +456,67 @@ def promotion(root: Path, source: str, destination: str, images: Iterable[str] =
     description = f"Promotes {', '.join(shown)} from `{source}` to `{destination}`"
     plain = [text.replace("`", "") for text in shown]
     return Promotion(targets, description, plain)
+
+
+# --- the requests the front doors run ------------------------------------------------
+
+
+def promote_request(
+    source: str,
+    destination: str,
+    *,
+    images: Sequence[str] = (),
+    group: str | None = None,
+    delivery: DeliveryRequest | None = None,
+    dry_run: bool = False,
+    allow_downgrade: bool = False,
+    force: bool = False,
+) -> ReleaseRequest:
+    """The pipeline run of a promotion: what ``source`` holds, read in the tree the
+    change is planned in (a checkout, or the clone a delivery makes)."""
+
+    def resolve(root: Path) -> Resolved:
+        found = promotion(root, source, destination, images)
+        title = f"Promote {', '.join(found.shown)} from {source} to {destination}"
+        return Resolved(found.targets, found.description, title, (f"{PROMOTED_FROM}: {source}",))
+
+    return ReleaseRequest(
+        targets=[],
+        paths=[destination],
+        plan=PlanOptions(allow_downgrade=allow_downgrade),
+        delivery=delivery,
+        dry_run=dry_run,
+        group=group or f"promote-{source.strip('/')}-to-{destination.strip('/')}",
+        guard=rollback_guard(force),
+        resolve=resolve,
+    )
+
+
+def rollback_request(
+    image: str,
+    paths: Sequence[str],
+    *,
+    to: str | None = None,
+    steps: int = 1,
+    delivery: DeliveryRequest | None = None,
+    dry_run: bool = False,
+) -> ReleaseRequest:
+    """The pipeline run of a rollback: the previous version, worked out from the history
+    of the tree the change is planned in."""
+    folders = list(paths) or ["."]
+
+    def resolve(root: Path) -> Resolved:
+        back = rollback_target(root, image, folders, to=to, steps=steps)
+        title = f"Roll back {image} to {back.version}"
+        description = f"Rolls back `{back.current}` to `{back.target}`"
+        return Resolved([back.target], description, title, (f"{ROLLED_BACK_FROM}: {back.current}",))
+
+    return ReleaseRequest(
+        targets=[],
+        paths=folders,
+        plan=PlanOptions(allow_downgrade=True),
+        delivery=delivery,
+        dry_run=dry_run,
+        group=f"rollback-{image}",
+        resolve=resolve,
+    )

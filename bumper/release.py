@@ -33,6 +33,7 @@ from bumper.edit.reference import canonical_name, format_reference, last_compone
 from bumper.edit.target import Target, parse_target
 from bumper.errors import BumperError
 from bumper.git import Git, git_env
+from bumper.registry.update import UpdateDecision
 from bumper.retry import Race, until_landed
 
 # How often a local write is planned again when another run changed the files first.
@@ -379,3 +380,46 @@ def _ask_registry(targets: list[str], request: ReleaseRequest) -> list[str]:
 
     with RegistryClient(insecure=request.insecure_registries) as client:
         return client.map(one, targets)
+
+
+def deliver_updates(
+    decide: Callable[[Path | None], UpdateDecision],
+    paths: list[str],
+    delivery: DeliveryRequest,
+    env: Mapping[str, str] | None = None,
+) -> tuple[UpdateDecision, list[ReleaseResult]]:
+    """Land registry updates (``decide(root)`` works them out in a tree; None: here): one
+    pull request per image, or one change for them all, decided again on the branch's
+    head at each attempt. Nothing is delivered when a registry could not be asked."""
+    env = os.environ if env is None else env
+    if delivery.repo is not None:
+        url = repository_url(delivery.repo, env)
+        token = resolve_token(delivery.token, env)
+        with Workspace.clone(url, delivery.branch, token=token, env=env) as work:
+            decision = decide(work.git.root)
+    else:
+        decision = decide(None)
+    results: list[ReleaseResult] = []
+    if decision.failures or not decision.moves:
+        return decision, results
+    if delivery.pull_request is not None:
+        for move in decision.moves:
+            request = ReleaseRequest(
+                targets=[str(move.target)], paths=list(move.paths), delivery=delivery
+            )
+            results.append(run(request, env))
+        return decision, results
+
+    def resolve(root: Path) -> Resolved:
+        moves = decide(root).moves
+        return Resolved(
+            [str(move.target) for move in moves],
+            title=f"Update {len(moves)} image(s) to the newest tags their policies allow",
+            scope=[set(move.paths) for move in moves],
+        )
+
+    group = "update" if len(decision.moves) > 1 else None
+    request = ReleaseRequest(targets=[], paths=paths, delivery=delivery, group=group,
+                             resolve=resolve)  # fmt: skip
+    results.append(run(request, env))
+    return decision, results

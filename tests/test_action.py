@@ -138,14 +138,25 @@ ISSUE_INPUTS = {
 ISSUE_OUTPUTS = {
     "image", "tag", "digest", "ref", "changed", "changed-files", "commit-sha", "commit-url",
     "commit-verified", "pull-request-number", "pull-request-url", "pull-request-operation",
+    # Build parity and the pull-request outputs people expect.
+    "pull-request-branch", "pull-request-head-sha", "metadata",
+}  # fmt: skip
+# The commands of the release lifecycle, registry checks and build-push-action's options.
+LATER_INPUTS = {
+    "command", "images", "group", "from", "to", "rollback-to", "rollback-steps", "force",
+    "verify", "policy", "tags", "platforms", "secrets", "secret-files", "secret-envs",
+    "cache-from", "cache-to", "provenance", "sbom", "network", "pull", "no-cache",
+    "build-contexts", "ssh", "body", "milestone", "delete-branch", "author", "committer",
+    "signoff",
 }  # fmt: skip
 
 
 def test_action_yml_declares_the_inputs_and_outputs_and_passes_inputs_only_through_env() -> None:
     action = load_action()
-    assert set(action["inputs"]) >= ISSUE_INPUTS
+    assert set(action["inputs"]) >= ISSUE_INPUTS | LATER_INPUTS
     assert set(action["outputs"]) == ISSUE_OUTPUTS
-    assert {"image", "paths"} == {k for k, v in action["inputs"].items() if v.get("required")}
+    # image and paths are needed by some commands only: bumper checks, naming the input.
+    assert not [k for k, v in action["inputs"].items() if v.get("required")]
     assert all(spec["description"] for spec in action["inputs"].values())
     assert action["branding"]["icon"] and action["branding"]["color"]
     steps = action["runs"]["steps"]
@@ -183,7 +194,9 @@ def test_build_push_and_bump_in_push_mode(
     digest = registry.manifest_digest(name.split("/", 1)[1], tag)
     assert digest is not None
     head = git(bare, "rev-parse", "main")
-    assert run.outputs | {"changed-files": json.loads(run.outputs["changed-files"])} == {
+    outputs = run.outputs | {"changed-files": json.loads(run.outputs["changed-files"])}
+    metadata = json.loads(outputs.pop("metadata"))
+    assert outputs == {
         "image": name,
         "tag": tag,
         "digest": digest,
@@ -196,7 +209,12 @@ def test_build_push_and_bump_in_push_mode(
         "pull-request-number": "",
         "pull-request-url": "",
         "pull-request-operation": "",
+        "pull-request-branch": "",
+        "pull-request-head-sha": "",
     }
+    assert (metadata["image"], metadata["tags"], metadata["digest"]) == (name, [tag], digest)
+    assert metadata["delivery"]["commit"] == head
+    assert [c["new"] for c in metadata["changes"]] == [f"{name}:{tag}@{digest}"]
     assert show(bare, "k8s/deployment.yaml") == DEPLOYMENT.format(
         image=f"{name}:{tag}@{digest}"
     ).rstrip("\n")
@@ -303,6 +321,7 @@ def test_bring_your_own_image_pins_the_digest_and_a_rerun_changes_nothing(
         "image": "ghcr.io/acme/app:1.4.2",
         "digest": DIGEST,
         "build": "false",
+        "verify": "false",  # ghcr.io cannot be reached from the tests
         "paths": "k8s",
         "repository": "acme/manifests",
         "mode": "push",
@@ -349,7 +368,13 @@ def test_dry_run_in_this_repository_plans_in_the_workspace_and_writes_nothing(
     head = git(bare, "rev-parse", "main")
 
     run = act(
-        {"image": "ghcr.io/acme/app:1.5.0", "build": "false", "paths": "deploy", "dry-run": "true"}
+        {
+            "image": "ghcr.io/acme/app:1.5.0",
+            "build": "false",
+            "verify": "false",
+            "paths": "deploy",
+            "dry-run": "true",
+        }
     )
 
     assert run.returncode == 0, run.log
@@ -377,7 +402,13 @@ def test_a_push_caused_by_bumpers_own_commit_is_skipped(
     )
 
     run = act(
-        {"image": "ghcr.io/acme/app:1.2.0", "build": "false", "paths": "k8s", "mode": "push"},
+        {
+            "image": "ghcr.io/acme/app:1.2.0",
+            "build": "false",
+            "verify": "false",
+            "paths": "k8s",
+            "mode": "push",
+        },
         event=push_event("acme/app", head, message),
     )
 
@@ -413,7 +444,13 @@ def test_invalid_inputs_fail_with_one_clear_error(
     bare = seed(git_server, "acme/app", {"k8s/app.yaml": "image: ghcr.io/acme/app:1.0.0\n"})
     (tmp_path / "workspace").mkdir()
     head = git(bare, "rev-parse", "main")
-    inputs = {"image": "ghcr.io/acme/app:1.1.0", "build": "false", "paths": "k8s", "mode": "push"}
+    inputs = {
+        "image": "ghcr.io/acme/app:1.1.0",
+        "build": "false",
+        "verify": "false",
+        "paths": "k8s",
+        "mode": "push",
+    }
 
     run = act({**inputs, **override})
 
@@ -455,7 +492,13 @@ def test_action_installs_bumper_into_a_cached_venv(
         "GITHUB_SERVER_URL": f"http://127.0.0.1:{git_server.port}",
         "RUNNER_TOOL_CACHE": str(tmp_path / "toolcache"),
     }
-    inputs = {"image": "ghcr.io/acme/app:1.1.0", "build": "false", "paths": "k8s", "mode": "push"}
+    inputs = {
+        "image": "ghcr.io/acme/app:1.1.0",
+        "build": "false",
+        "verify": "false",
+        "paths": "k8s",
+        "mode": "push",
+    }
 
     def run(index: int) -> ActionRun:
         return run_action(

@@ -13,18 +13,21 @@ import os
 import re
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 from bumper.action.inputs import Inputs, Settings, env_name, parse_inputs
 from bumper.action.runner import Runner, escape_data, escape_property, trust_workspace
 from bumper.action.summary import Outcome, render_summary
 from bumper.build.engine import BuildOptions, Progress
 from bumper.build.source import source_context
-from bumper.build.tags import lowercase_name, resolve_tag, strategy_tag
+from bumper.build.specs import BuildSecret
+from bumper.build.tags import TAG_STRATEGIES, check_tag, lowercase_name, resolve_tag, strategy_tag
 from bumper.delivery.contract import DeliverOptions, DeliveryRequest, PullRequestOptions
 from bumper.delivery.loopguard import check_github_event
 from bumper.edit.reference import valid_digest
 from bumper.errors import BumperError
-from bumper.release import PlanOptions, ReleaseRequest, ReleaseResult
+from bumper.lifecycle import promote_request, rollback_guard, rollback_request
+from bumper.release import PlanOptions, ReleaseRequest, ReleaseResult, deliver_updates
 from bumper.release import run as run_pipeline
 from bumper.render import print_summary
 
@@ -53,6 +56,8 @@ def run(env: MutableMapping[str, str] | None = None, runner: Runner | None = Non
     # Masks first, before anything (even an input error) can print a secret.
     runner.mask(env.get(env_name("token")))
     runner.mask(env.get(env_name("password")))
+    for line in env.get(env_name("secrets"), "").splitlines():
+        runner.mask(line.partition("=")[2].strip())
     trust_workspace(env)
     outcome = Outcome()
     try:
@@ -62,7 +67,7 @@ def run(env: MutableMapping[str, str] | None = None, runner: Runner | None = Non
             outcome.message = f"Skipped: {loop.reason}; nothing to do."
             runner.line(f"bumper: {outcome.message}")
         else:
-            _release(settings, env, runner, outcome)
+            _COMMANDS[settings.command](settings, env, runner, outcome)
     except BumperError as error:
         _report_failure(runner, outcome, str(error))
         return 1
@@ -104,6 +109,7 @@ def resolve_image(settings: Settings, env: Mapping[str, str]) -> tuple[str, str,
     tag, or ``tag-strategy``; the digest given for an image built elsewhere. The name is
     lowercased (``ghcr.io/${{ github.repository }}`` works as is); a tag the user wrote
     must be valid as written."""
+    assert settings.image is not None
     image, _, image_digest = settings.image.partition("@")
     image = lowercase_name(image)
     digest = settings.digest
@@ -126,19 +132,28 @@ def resolve_image(settings: Settings, env: Mapping[str, str]) -> tuple[str, str,
 def _delivery(settings: Settings) -> DeliveryRequest:
     pull_request = settings.mode == "pull-request"
     options = DeliverOptions(
-        message=settings.commit_message, skip_ci=settings.skip_ci, pull_request=pull_request
+        message=settings.commit_message,
+        author=settings.author,
+        committer=settings.committer,
+        signoff=settings.signoff,
+        skip_ci=settings.skip_ci,
+        pull_request=pull_request,
     )
     pr = None
     if pull_request:
         pr = PullRequestOptions(
             base=settings.base,
             title=settings.title,
+            body=settings.body,
             labels=settings.labels,
             reviewers=settings.reviewers,
             team_reviewers=settings.team_reviewers,
             assignees=settings.assignees,
+            milestone=settings.milestone,
             draft=settings.draft,
             auto_merge=settings.auto_merge,
+            delete_branch=settings.delete_branch,
+            force=settings.force,
         )
     return DeliveryRequest(
         push=not pull_request,
@@ -152,15 +167,31 @@ def _delivery(settings: Settings) -> DeliveryRequest:
 
 
 def _build_options(settings: Settings, name: str, tag: str) -> BuildOptions:
+    secrets = [BuildSecret(key, value=value) for key, value in settings.secrets.items()]
+    secrets += [BuildSecret(key, src=path) for key, path in settings.secret_files.items()]
+    secrets += [BuildSecret(key, env=var) for key, var in settings.secret_envs.items()]
+    extra = [strategy_tag(t, source_context(settings.context)) if t in TAG_STRATEGIES else t
+             for t in settings.tags]  # fmt: skip
     return BuildOptions(
         image=name,
         tag=tag,
+        extra_tags=tuple(check_tag(t) for t in extra if t != tag),
         context=settings.context,
         dockerfile=settings.file,
         build_args=settings.build_args,
         target=settings.target,
         labels=settings.image_labels,
-        platform=settings.platform,
+        platform=",".join(settings.platforms) or None,
+        secrets=tuple(secrets),
+        cache_from=tuple(settings.cache_from),
+        cache_to=tuple(settings.cache_to),
+        provenance=settings.provenance,
+        sbom=settings.sbom,
+        network=settings.network,
+        pull=settings.pull,
+        no_cache=settings.no_cache,
+        build_contexts=settings.build_contexts,
+        ssh=tuple(settings.ssh),
         push=settings.push and not settings.dry_run,
         username=settings.username,
         password=settings.password,
@@ -172,28 +203,100 @@ def _release(settings: Settings, env: Mapping[str, str], runner: Runner, outcome
     outcome.image, outcome.tag = name, tag
     if settings.build and digest is not None:
         raise BumperError("input 'digest' is for an image built elsewhere: set build: false")
-    pin = settings.digest is not None or settings.pin_digest or "@" in settings.image
+    pin = settings.digest is not None or settings.pin_digest or "@" in (settings.image or "")
     target = f"{name}:{tag}" + (f"@{digest}" if digest else "")
     request = ReleaseRequest(
-        targets=[target],
+        targets=[target, *settings.images],
         paths=settings.paths,
         plan=PlanOptions(allow_downgrade=settings.allow_downgrade),
         delivery=_delivery(settings),
         dry_run=settings.dry_run,
-        pin_digest=pin and settings.build,
+        # Built here: the push's digest; built elsewhere: the one the registry reports.
+        pin_digest=settings.pin_digest,
+        verify=settings.verify and not settings.build,
+        group=settings.group,
+        guard=rollback_guard(settings.force),
         root=_dry_run_root(settings, env),
     )
     if settings.build:
         request.build = _build_options(settings, name, tag)
         request.context = source_context(settings.context, env)
         request.progress = Progress(write=runner.line, env=env)
-    elif pin and digest is None and not settings.dry_run:
-        raise BumperError(
-            "pin-digest needs a digest: push the image (push: true) or, with build: false, "
-            "give the digest input"
-        )
+        if pin and not settings.push:
+            raise BumperError("pin-digest needs the pushed image's digest: set push: true")
     result = run_pipeline(request, env)
     _record(settings, runner, result, outcome)
+
+
+def _promote(settings: Settings, env: Mapping[str, str], runner: Runner, outcome: Outcome) -> None:
+    assert settings.source is not None and settings.destination is not None
+    request = promote_request(
+        settings.source, settings.destination, images=settings.images, group=settings.group,
+        delivery=_delivery(settings), dry_run=settings.dry_run,
+        allow_downgrade=settings.allow_downgrade, force=settings.force,
+    )  # fmt: skip
+    request.root = _dry_run_root(settings, env)
+    _record(settings, runner, run_pipeline(request, env), outcome)
+
+
+def _rollback(settings: Settings, env: Mapping[str, str], runner: Runner, outcome: Outcome) -> None:
+    assert settings.image is not None
+    request = rollback_request(
+        settings.image, settings.paths, to=settings.rollback_to, steps=settings.rollback_steps,
+        delivery=_delivery(settings), dry_run=settings.dry_run,
+    )  # fmt: skip
+    request.root = _dry_run_root(settings, env)
+    outcome.image = settings.image
+    _record(settings, runner, run_pipeline(request, env), outcome)
+
+
+def _update(settings: Settings, env: Mapping[str, str], runner: Runner, outcome: Outcome) -> None:
+    """Every image (or those of ``images``) to the newest tag its policy allows: one pull
+    request per image, or one commit for them all."""
+    from bumper.registry.client import RegistryClient
+    from bumper.registry.credentials import Credentials
+    from bumper.registry.policy import make_policy
+    from bumper.registry.update import decide_updates
+
+    policy = make_policy(settings.policy, origin="input 'policy'") if settings.policy else None
+    client = RegistryClient(credentials=Credentials(env=env))
+
+    def decide(root: Path | None) -> Any:
+        with client:
+            return decide_updates(
+                settings.paths,
+                client=client,
+                images=settings.images,
+                policy=policy,
+                pin_digest=settings.pin_digest,
+                root=root,
+            )
+
+    decision, results = deliver_updates(decide, settings.paths, _delivery(settings), env)
+    for note in decision.notes:
+        runner.line(f"bumper: {note.found.path}:{note.found.line}  {note.message}")
+        if note.failed:
+            where = {"file": note.found.path, "line": note.found.line}
+            runner.command("error", note.message, title="bumper: cannot update", **where)
+    if decision.failures:
+        raise BumperError(f"{len(decision.failures)} reference(s) could not be asked of a registry")
+    urls = [r.delivery.pull_request.url for r in results if r.delivery and r.delivery.pull_request]
+    outcome.changed = any(r.changed for r in results)
+    outcome.message = (
+        f"{len(decision.moves)} image(s) to update: "
+        + "; ".join(r.delivery.summary() for r in results if r.delivery)
+        if decision.moves
+        else "every reference is at the newest tag its policy allows"
+    )
+    outcome.pr_url = urls[0] if len(urls) == 1 and urls[0] else ""
+    outcome.metadata = {
+        "moves": [m.to_dict() for m in decision.moves],
+        "deliveries": [r.delivery.to_dict() for r in results if r.delivery],
+    }
+    runner.line(f"bumper: {outcome.message}")
+
+
+_COMMANDS = {"release": _release, "promote": _promote, "rollback": _rollback, "update": _update}
 
 
 def _dry_run_root(settings: Settings, env: Mapping[str, str]) -> Path | None:
@@ -212,11 +315,12 @@ def _record(settings: Settings, runner: Runner, result: ReleaseResult, outcome: 
         pushed = "" if build.digest else " (not pushed)"
         runner.line(f"bumper: built {build.ref}{pushed}")
         outcome.digest = build.digest or ""
-    elif "@" in result.targets[0]:
+    elif result.targets and "@" in result.targets[0]:
         outcome.digest = result.targets[0].rpartition("@")[2]
-    outcome.ref = f"{outcome.image}:{outcome.tag}" + (
-        f"@{outcome.digest}" if outcome.digest else ""
-    )
+    if outcome.image and outcome.tag:
+        outcome.ref = f"{outcome.image}:{outcome.tag}" + (
+            f"@{outcome.digest}" if outcome.digest else ""
+        )
     outcome.plan = plan
     if plan is not None:
         if result.dry_run and plan.diff():

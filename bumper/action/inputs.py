@@ -18,6 +18,7 @@ from bumper.errors import BumperError
 TRUE = ("true", "True", "TRUE")
 FALSE = ("false", "False", "FALSE")
 MODES = ("push", "pull-request")
+COMMANDS = ("release", "promote", "rollback", "update")
 TAG_STRATEGIES = ("auto", "sha")
 
 
@@ -86,8 +87,12 @@ class Inputs:
 class Settings:
     """Every input of the action, parsed and checked."""
 
-    image: str
+    command: str
+    image: str | None
+    images: list[str]
+    group: str | None
     tag: str | None
+    tags: list[str]
     tag_strategy: str
     build: bool
     push: bool
@@ -96,34 +101,69 @@ class Settings:
     build_args: dict[str, str]
     target: str | None
     image_labels: dict[str, str]
-    platform: str | None
+    platforms: list[str]
+    secrets: dict[str, str] = field(repr=False)
+    secret_files: dict[str, str]
+    secret_envs: dict[str, str]
+    cache_from: list[str]
+    cache_to: list[str]
+    provenance: str | None
+    sbom: str | None
+    network: str | None
+    pull: bool
+    no_cache: bool
+    build_contexts: dict[str, str]
+    ssh: list[str]
     digest: str | None
     pin_digest: bool
+    verify: bool
     paths: list[str]
+    source: str | None
+    destination: str | None
+    rollback_to: str | None
+    rollback_steps: int
+    policy: str | None
     repository: str
     base: str | None
     branch: str | None
     mode: str
     title: str | None
+    body: str | None
     labels: tuple[str, ...]
     reviewers: tuple[str, ...]
     team_reviewers: tuple[str, ...]
     assignees: tuple[str, ...]
+    milestone: str | None
     draft: bool
     auto_merge: str | None
+    delete_branch: bool
     commit_message: str | None
+    author: str | None
+    committer: str | None
+    signoff: bool
     skip_ci: str
     token: str | None = field(repr=False)
     username: str | None
     password: str | None = field(repr=False)
     allow_downgrade: bool
+    force: bool
     dry_run: bool
     via: str
+
+
+def _count(read: Inputs, name: str, default: int) -> int:
+    text = read.text(name)
+    if text is None:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise BumperError(f"input '{name}' must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def parse_inputs(env: Mapping[str, str]) -> Settings:
     """Read and check every input; raise BumperError naming the first bad one."""
     read = Inputs(env)
+    command = read.choice("command", COMMANDS, "release") or "release"
     digest = read.text("digest")
     if digest is not None and not valid_digest(digest):
         raise BumperError(f"input 'digest' must look like sha256:<64 hex>, not {digest!r}")
@@ -136,43 +176,82 @@ def parse_inputs(env: Mapping[str, str]) -> Settings:
             )
     mode = read.choice("mode", MODES, "pull-request") or "pull-request"
     paths = read.lines("paths")
-    if not paths:
+    if not paths and command != "promote":
         raise BumperError("input 'paths' is required: the manifest files or folders to bump")
+    source, destination = read.text("from"), read.text("to")
+    if command == "promote" and (source is None or destination is None):
+        raise BumperError("command 'promote' needs the inputs 'from' and 'to'")
+    image = read.text("image")
+    if image is None and command in ("release", "rollback"):
+        raise BumperError("input 'image' is required")
     repository = read.text("repository") or env.get("GITHUB_REPOSITORY")
     if not repository:
         raise BumperError("input 'repository' is required outside GitHub Actions")
+    build = read.boolean("build", command == "release") and command == "release"
+    platforms = read.items("platforms")
+    single = read.text("platform")
     return Settings(
-        image=read.required("image"),
+        command=command,
+        image=image,
+        images=read.lines("images"),
+        group=read.text("group"),
         tag=read.text("tag"),
+        tags=read.items("tags"),
         tag_strategy=read.choice("tag-strategy", TAG_STRATEGIES, "auto") or "auto",
-        build=read.boolean("build", True),
+        build=build,
         push=read.boolean("push", True),
         context=read.text("context", ".") or ".",
         file=read.text("file"),
         build_args=read.pairs("build-args"),
         target=read.text("target"),
         image_labels=read.pairs("image-labels"),
-        platform=read.text("platform"),
+        platforms=([single] if single else []) + platforms,
+        secrets=read.pairs("secrets"),
+        secret_files=read.pairs("secret-files"),
+        secret_envs=read.pairs("secret-envs"),
+        cache_from=read.lines("cache-from"),
+        cache_to=read.lines("cache-to"),
+        provenance=read.text("provenance"),
+        sbom=read.text("sbom"),
+        network=read.text("network"),
+        pull=read.boolean("pull", False),
+        no_cache=read.boolean("no-cache", False),
+        build_contexts=read.pairs("build-contexts"),
+        ssh=read.lines("ssh"),
         digest=digest,
         pin_digest=read.boolean("pin-digest", False),
+        # An image built elsewhere is checked in its registry before it is deployed.
+        verify=read.boolean("verify", not build),
         paths=paths,
+        source=source,
+        destination=destination,
+        rollback_to=read.text("rollback-to"),
+        rollback_steps=_count(read, "rollback-steps", 1),
+        policy=read.text("policy"),
         repository=repository,
         base=read.text("base"),
         branch=read.text("branch"),
         mode=mode,
         title=read.text("title"),
+        body=read.text("body"),
         labels=tuple(labels),
         reviewers=tuple(read.items("reviewers")),
         team_reviewers=tuple(read.items("team-reviewers")),
         assignees=tuple(read.items("assignees")),
+        milestone=read.text("milestone"),
         draft=read.boolean("draft", False),
         auto_merge=read.choice("auto-merge", MERGE_METHODS, None),
+        delete_branch=read.boolean("delete-branch", False),
         commit_message=read.text("commit-message"),
+        author=read.text("author"),
+        committer=read.text("committer"),
+        signoff=read.boolean("signoff", False),
         skip_ci=read.choice("skip-ci", SKIP_CI_MODES, "auto") or "auto",
         token=read.text("token"),
         username=read.text("username"),
         password=read.text("password"),
         allow_downgrade=read.boolean("allow-downgrade", False),
+        force=read.boolean("force", False),
         dry_run=read.boolean("dry-run", False),
         via=read.choice("via", VIA, None) or ("api" if mode == "pull-request" else "git"),
     )

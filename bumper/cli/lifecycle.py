@@ -93,34 +93,16 @@ def promote_command(
     options the change lands as one commit or one pull request (with --repo, both paths
     are read in the repository).
     """
-    from bumper import lifecycle, release
+    from bumper import lifecycle
 
     request = delivery_request(split_delivery(params))
     if dry_run and request is not None and request.repo is not None:
         raise UsageError("--dry-run plans in a checkout; it cannot be combined with --repo")
-    name = group or f"promote-{source.strip('/')}-to-{destination.strip('/')}"
-
-    def resolve(root: Path) -> release.Resolved:
-        found = lifecycle.promotion(root, source, destination, images)
-        title = f"Promote {', '.join(found.shown)} from {source} to {destination}"
-        trailers = (f"{lifecycle.PROMOTED_FROM}: {source}",)
-        return release.Resolved(found.targets, found.description, title, trailers)
-
-    _run(
-        release.ReleaseRequest(
-            targets=[],
-            paths=[destination],
-            plan=release.PlanOptions(allow_downgrade=allow_downgrade),
-            delivery=request,
-            dry_run=dry_run,
-            group=name,
-            guard=lifecycle.rollback_guard(bool(params.get("force"))),
-            resolve=resolve,
-        ),
-        output,
-        dry_run,
-        show_diff,
-    )
+    run = lifecycle.promote_request(
+        source, destination, images=images, group=group, delivery=request, dry_run=dry_run,
+        allow_downgrade=allow_downgrade, force=bool(params.get("force")),
+    )  # fmt: skip
+    _run(run, output, dry_run, show_diff)
 
 
 @click.command("history")
@@ -219,33 +201,14 @@ def rollback_command(
     the broken release's pipeline does not undo the rollback (a newer release goes
     through). Exit 1 when no earlier version is known.
     """
-    from bumper import lifecycle, release
+    from bumper import lifecycle
 
     if to is not None and steps != 1:
         raise UsageError("--to and --steps both choose the version: give one")
     request = delivery_request(split_delivery(params))
     if dry_run and request is not None and request.repo is not None:
         raise UsageError("--dry-run plans in a checkout; it cannot be combined with --repo")
-    folders = list(paths) or ["."]
-
-    def resolve(root: Path) -> release.Resolved:
-        back = lifecycle.rollback_target(root, image, folders, to=to, steps=steps)
-        title = f"Roll back {image} to {back.version}"
-        description = f"Rolls back `{back.current}` to `{back.target}`"
-        trailers = (f"{lifecycle.ROLLED_BACK_FROM}: {back.current}",)
-        return release.Resolved([back.target], description, title, trailers)
-
-    _run(
-        release.ReleaseRequest(
-            targets=[],
-            paths=folders,
-            plan=release.PlanOptions(allow_downgrade=True),
-            delivery=request,
-            dry_run=dry_run,
-            group=f"rollback-{image}",
-            resolve=resolve,
-        ),
-        output,
-        dry_run,
-        show_diff,
+    run = lifecycle.rollback_request(
+        image, paths, to=to, steps=steps, delivery=request, dry_run=dry_run
     )
+    _run(run, output, dry_run, show_diff)

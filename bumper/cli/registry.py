@@ -421,44 +421,13 @@ def _deliver_updates(
     request: DeliveryRequest,
     output: str,
 ) -> None:
-    """Land the updates: one change for them all, or one pull request per image."""
-    from bumper import release
-    from bumper.delivery.contract import resolve_token
-    from bumper.delivery.github import repository_url
-    from bumper.delivery.workspace import Workspace
+    """Land the updates and say what happened."""
+    from bumper.release import deliver_updates
 
-    if request.repo is not None:
-        url = repository_url(request.repo, os.environ)
-        token = resolve_token(request.token, os.environ)
-        with Workspace.clone(url, request.branch, token=token, env=os.environ) as work:
-            decision = decide(work.git.root)
-    else:
-        decision = decide(None)
+    decision, results = deliver_updates(decide, paths, request)
     if decision.failures:
         _report_failures(decision, output, written=False)
         sys.exit(1)
-    results = []
-    if request.pull_request is not None:
-        for move in decision.moves:
-            run = release.ReleaseRequest(
-                targets=[str(move.target)], paths=list(move.paths), delivery=request
-            )
-            results.append(release.run(run))
-    elif decision.moves:
-
-        def resolve(root: Path) -> release.Resolved:
-            moves = decide(root).moves
-            return release.Resolved(
-                [str(move.target) for move in moves],
-                title=f"Update {len(moves)} image(s) to the newest tags their policies allow",
-                scope=[set(move.paths) for move in moves],
-            )
-
-        group = "update" if len(decision.moves) > 1 else None
-        run = release.ReleaseRequest(
-            targets=[], paths=paths, delivery=request, group=group, resolve=resolve
-        )
-        results.append(release.run(run))
     if output == "json":
         document = decision.to_dict()
         document["deliveries"] = [r.delivery.to_dict() for r in results if r.delivery]
