@@ -7,20 +7,29 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bumper.action import Runner, env_name, parse_inputs, render_summary, trust_workspace
 from bumper.errors import BumperError
 from tests import fakegithub_fixtures
+from tests.action_fixtures import (  # noqa: F401 (the *_fixture names register fixtures)
+    TOKEN,
+    Run,
+    act_fixture,
+    checkout,
+    fast_venv_fixture,
+    git,
+    git_server_fixture,
+    seed,
+    show,
+)
 from tests.action_harness import (
     ROOT,
     ActionRun,
     load_action,
-    make_fast_venv,
     parse_command_file,
     push_event,
     run_action,
@@ -39,7 +48,6 @@ from tests.githttp import GitHttpServer
 
 fake_github_factory = fakegithub_fixtures.fake_github_factory
 
-TOKEN = "ghs_test-action-token-1"
 DIGEST = "sha256:" + "4f" * 32
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -54,72 +62,6 @@ spec:
           image: {image}
 """
 DOCKERFILE = f'FROM {BASE_IMAGE}\nCOPY app.txt /app.txt\nCMD ["cat", "/app.txt"]\n'
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Dev",
-        "GIT_AUTHOR_EMAIL": "dev@example.com",
-        "GIT_COMMITTER_NAME": "Dev",
-        "GIT_COMMITTER_EMAIL": "dev@example.com",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
-
-
-@pytest.fixture(scope="session")
-def fast_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_fast_venv(tmp_path_factory.mktemp("action") / "venv")
-
-
-@pytest.fixture
-def git_server(tmp_path: Path) -> Iterator[GitHttpServer]:
-    """Smart HTTP git on 127.0.0.1, serving OWNER/NAME the way GITHUB_SERVER_URL does."""
-    root = tmp_path / "server"
-    root.mkdir()
-    with GitHttpServer(root, token=TOKEN) as server:
-        yield server
-
-
-def seed(server: GitHttpServer, repository: str, files: dict[str, str]) -> Path:
-    """A repository on ``server`` whose main branch holds ``files``."""
-    return create_bare_repo(server.root / repository, files)
-
-
-def checkout(bare: Path, where: Path) -> Path:
-    git(bare.parent, "clone", "--quiet", str(bare), str(where))
-    return where
-
-
-def show(bare: Path, name: str, ref: str = "main") -> str:
-    return git(bare, "show", f"{ref}:{name}")
-
-
-Run = Callable[..., ActionRun]
-
-
-@pytest.fixture
-def act(tmp_path: Path, fast_venv: Path, git_server: GitHttpServer) -> Run:
-    """Run the action against ``git_server`` (as GITHUB_SERVER_URL) with the fast venv."""
-    counter = iter(range(1000))
-
-    def run(inputs: dict[str, str], **kwargs: Any) -> ActionRun:
-        env = {
-            "BUMPER_ACTION_VENV": str(fast_venv),
-            "GITHUB_SERVER_URL": f"http://127.0.0.1:{git_server.port}",
-            "DOCKER_CONFIG": str(tmp_path / "docker-config"),
-            **kwargs.pop("env", {}),
-        }
-        kwargs.setdefault("workspace", tmp_path / "workspace")
-        kwargs.setdefault("token", TOKEN)
-        return run_action(inputs, temp=tmp_path / f"run{next(counter)}", env=env, **kwargs)
-
-    return run
 
 
 def table_row(path: str, line: int, old: str, new: str) -> str:

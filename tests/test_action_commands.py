@@ -9,6 +9,14 @@ from typing import Any
 
 import pytest
 
+from tests.action_fixtures import (  # noqa: F401 (the *_fixture names register fixtures)
+    act_fixture,
+    fast_venv_fixture,
+    git,
+    git_server_fixture,
+    seed,
+    show,
+)
 from tests.action_harness import ActionRun
 from tests.docker_fixtures import (  # noqa: F401 (the *_fixture names register fixtures)
     REGISTRY,
@@ -23,7 +31,6 @@ from tests.registry_fixtures import (
     open_registry_fixture,  # noqa: F401
     unique_name,
 )
-from tests.test_action import act, fast_venv, git, git_server, seed, show  # noqa: F401
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
@@ -51,7 +58,7 @@ def test_a_group_of_images_is_one_commit(act: Any, git_server: Any) -> None:
             "images": "ghcr.io/acme/b:3",
             "paths": "k8s",
             "group": "release-9",
-        }  # fmt: skip
+        }
     )
     assert run.returncode == 0, run.log
     assert show(bare, "k8s/a.yaml") == "- image: ghcr.io/acme/a:2\n- image: ghcr.io/acme/b:3"
@@ -120,7 +127,7 @@ def test_built_elsewhere_is_verified_in_its_registry(
             "image": f"{image}:1.1.0",
             "paths": "k8s",
             "pin-digest": "true",
-        }  # fmt: skip
+        }
     )
     assert pinned.returncode == 0, pinned.log
     assert show(bare, "k8s/a.yaml") == f"image: {image}:1.1.0@{digests['1.1.0']}"
@@ -174,7 +181,7 @@ def test_buildkit_secret_and_extra_tags_through_the_action(
             "secrets": "token=s3cret-value",
             "network": "host",
             "pin-digest": "true",
-        }  # fmt: skip
+        }
     )
     assert run.returncode == 0, run.log
     assert "s3cret-value" not in run.log.replace("::add-mask::s3cret-value", "")
