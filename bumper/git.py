@@ -82,9 +82,9 @@ _CAUSES = (
         re.compile(r"Could not resolve (?:host|proxy):? ?(\S*)", re.I),
         "the name {0} does not resolve",
     ),
-    (re.compile(r"Connection refused", re.I), "connection refused"),
-    (re.compile(r"No route to host", re.I), "no route to the host"),
     (re.compile(r"timed out", re.I), "the connection timed out"),
+    (re.compile(r"Connection refused|Couldn't connect to server", re.I), "connection refused"),
+    (re.compile(r"No route to host", re.I), "no route to the host"),
     (re.compile(r"SSL certificate problem: ([^\n]+)", re.I), "TLS certificate problem: {0}"),
     (re.compile(r"SSL|TLS|gnutls", re.I), "the TLS handshake failed"),
 )
