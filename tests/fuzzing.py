@@ -259,8 +259,9 @@ Node = S | M | L | A
 
 @dataclass
 class Doc:
+    """One document of a file: its root collection."""
+
     root: M | L
-    kind: str  # what the builder made: "workload", "helm", "kustomization", ...
 
 
 class GenFile:
@@ -981,7 +982,7 @@ class Builder:
         if self.chance(15):
             status = M([("image", S(self.ref(self.target))), ("imageID", S(DIGEST_OTHER))])
             pairs.append(("status", M([("containerStatuses", L([status]))])))
-        return Doc(M(pairs), "workload")
+        return Doc(M(pairs))
 
     def helm_map(self, name: str | None = None, merged: list[str] | None = None) -> M:
         """A Helm image map: repository (+registry) or registry+image, tag, digest."""
@@ -1054,7 +1055,7 @@ class Builder:
             pairs.append(("global", M([("image", M([("registry", S("ghcr.io"))]))])))
         if self.chance(20):
             self.draw(st.randoms()).shuffle(pairs)
-        return Doc(M(merging + pairs), "helm")
+        return Doc(M(merging + pairs))
 
     def kustomize_entry(self) -> M:
         name = self.name(50)
@@ -1083,7 +1084,7 @@ class Builder:
         )
         if self.chance(30):
             pairs.append(("commonLabels", M([("image", S(self.target))])))
-        return Doc(M(pairs), "kustomization")
+        return Doc(M(pairs))
 
     def argocd(self) -> Doc:
         items: list[Node] = []
@@ -1108,8 +1109,7 @@ class Builder:
                     ("metadata", M([("name", S("web"))])),
                     ("spec", spec),
                 ]
-            ),
-            "argocd",
+            )
         )
 
     def compose(self) -> Doc:
@@ -1121,19 +1121,17 @@ class Builder:
             if self.chance(40):
                 service.append(("environment", L([S(f"IMAGE={self.ref(self.target)}")])))
             services.append((f"svc{index}", M(service)))
-        return Doc(M([("services", M(services))]), "compose")
+        return Doc(M([("services", M(services))]))
 
     def never_edited(self) -> Doc:
         """Kubernetes documents whose strings are never references to bump."""
         kind = self.pick(["ConfigMap", "ImageRepository", "Secret"])
         if kind == "ConfigMap":
             data = M([("image", S(self.ref(self.target))), ("values.yaml", self.helm_text())])
-            return Doc(M([("apiVersion", S("v1")), ("kind", S(kind)), ("data", data)]), "never")
+            return Doc(M([("apiVersion", S("v1")), ("kind", S(kind)), ("data", data)]))
         if kind == "Secret":
             data = M([("image", S(self.ref(self.target)))])
-            return Doc(
-                M([("apiVersion", S("v1")), ("kind", S(kind)), ("stringData", data)]), "never"
-            )
+            return Doc(M([("apiVersion", S("v1")), ("kind", S(kind)), ("stringData", data)]))
         spec = M([("image", S(self.target)), ("interval", S("5m"))])
         return Doc(
             M(
@@ -1143,8 +1141,7 @@ class Builder:
                     ("metadata", M([("name", S("app"))])),
                     ("spec", spec),
                 ]
-            ),
-            "never",
+            )
         )
 
     def workflow(self) -> Doc:
@@ -1163,7 +1160,7 @@ class Builder:
         )
         steps = L([checkout, bumper])
         jobs = M([("build", M([("runs-on", S("ubuntu-latest")), ("steps", steps)]))])
-        return Doc(M([("on", M([("push", M([]))])), ("jobs", jobs)]), "never")
+        return Doc(M([("on", M([("push", M([]))])), ("jobs", jobs)]))
 
     def helm_text(self) -> S:
         return S(f"image:\n  repository: {self.target}\n  tag: 1.0.0\n", block=40, shareable=False)
@@ -1340,7 +1337,8 @@ class Outcome:
         )
 
 
-def _relative(path: str, root: Path) -> str:
+def relative(path: str, root: Path) -> str:
+    """``path`` relative to the tree ``root`` (as the generated files are named)."""
     try:
         return Path(path).resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
@@ -1357,13 +1355,13 @@ def run_plan(bump: Bump, root: Path, paths: list[Path]) -> Outcome:
     except Exception as error:  # a crash: users would see a traceback
         return Outcome(f"CRASH {type(error).__name__}: {error}", [], [], [], {})
     changes = sorted(
-        (_relative(str(f.source.path), root), c.line, c.column, c.shape, c.name, c.old, c.new)
+        (relative(str(f.source.path), root), c.line, c.column, c.shape, c.name, c.old, c.new)
         for f in plan.files
         for c in f.changes
     )
     skips = sorted(
         (
-            _relative(str(f.source.path), root),
+            relative(str(f.source.path), root),
             s.line,
             s.column,
             s.shape,
@@ -1374,8 +1372,8 @@ def run_plan(bump: Bump, root: Path, paths: list[Path]) -> Outcome:
         for f in plan.files
         for s in f.skips
     )
-    problems = sorted((_relative(p.path, root), p.line, p.column, p.message) for p in plan.problems)
-    written = {_relative(str(f.source.path), root): f.new_bytes() for f in plan.files if f.changed}
+    problems = sorted((relative(p.path, root), p.line, p.column, p.message) for p in plan.problems)
+    written = {relative(str(f.source.path), root): f.new_bytes() for f in plan.files if f.changed}
     return Outcome(None, changes, skips, problems, written)
 
 
@@ -1743,8 +1741,7 @@ class KustomizeBuilder(Builder):
                     ("metadata", M([("name", S("web"))])),
                     ("spec", spec),
                 ]
-            ),
-            "workload",
+            )
         )
 
     def patch(self, count: int) -> M:
@@ -1785,8 +1782,8 @@ class KustomizeBuilder(Builder):
             overlay.append(("patches", L([self.patch(count)])))
         return [
             GenFile("base/deploy.yaml", [self.deployment(images)]),
-            GenFile("base/kustomization.yaml", [Doc(M(base), "kustomization")]),
-            GenFile("overlay/kustomization.yaml", [Doc(M(overlay), "kustomization")]),
+            GenFile("base/kustomization.yaml", [Doc(M(base))]),
+            GenFile("overlay/kustomization.yaml", [Doc(M(overlay))]),
         ]
 
 

@@ -9,7 +9,8 @@ hostile but valid YAML (explicit ``? image`` keys, escapes and line continuation
 double-quoted values, anchors and redefined anchors, merge keys, flow collections,
 block scalars, comments, tags, document markers, CRLF/CR-only, BOM, non-ASCII).
 A file broken on purpose (an undefined alias, a tab indent, a NUL byte, ...) is a
-warning and left untouched in a walk, and an error naming it when named.
+warning and left untouched in a walk, and an error naming it when named. ``bumper
+images`` lists every reference at the line ``set-image`` reports it.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from bumper.edit.inventory import list_images
 from tests.fuzzing import (
     BREAKS,
     assert_no_internal_error,
     break_file,
     bumps,
+    canonical,
     check_generated,
     fuzz_settings,
     gen_files,
     named,
     refused_by_yaml12,
+    relative,
     show,
     targets,
     tree,
@@ -86,3 +90,27 @@ def test_an_invalid_file_is_refused_alike_walked_or_named(data: st.DataObject) -
         f"naming {broken.name} must fail the run: {each}\n{context}"
     )
     assert after == bad
+
+
+@fuzz_settings(60)
+@given(data=st.data())
+def test_images_lists_each_reference_where_set_image_reports_it(data: st.DataObject) -> None:
+    target = data.draw(targets(), label="target")
+    files = data.draw(gen_files(target), label="files")
+    bump = data.draw(bumps(target), label="bump")
+    with tree(files) as root:
+        found, _ = list_images([root])
+        outcome = walked(bump, root)
+        listed = {
+            (relative(item.path, root), item.line)
+            for item in found
+            if canonical(item.name) == canonical(target)
+        }
+    assume(outcome.error is None)
+    # Skips are left out: a map that is only perhaps an image map is skipped with a
+    # note by set-image and is not a reference for images.
+    reported = {(item[0], item[1]) for item in outcome.changes}
+    assert reported <= listed, (
+        f"set-image reports {sorted(reported - listed)}, images lists {sorted(listed)}\n"
+        f"set-image {bump.argument}\n{show(files)}"
+    )
