@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -254,6 +255,73 @@ BYTES: list[tuple[str, str, str, str, str | None]] = [
         f'a: {{image: a/b:1.0}}\nhelm:\n  repository: ghcr.io/acme/app\n  tag: "2"\n'
         f"  digest: {D1}\n",
     ),
+    # 17. found by the differential fuzzers (tests/test_fuzz_*.py)
+    (
+        "merged-registry-image-map-keeps-its-image-key",
+        "values.yaml",
+        "defaults: &base\n  registry: docker.io\n  image: nginx\n  tag: '1.0'\nweb:\n  <<: *base\n",
+        "nginx:2.0",
+        "defaults: &base\n  registry: docker.io\n  image: nginx\n  tag: '2.0'\nweb:\n  <<: *base\n",
+    ),
+    (
+        "map-that-only-merges-a-registry-base",
+        "values.yaml",
+        "defaults: &base\n  registry: index.docker.io\n  image: acme/app\nweb:\n  <<: *base\n"
+        "  tag:\n",
+        "acme/app:3.2.1",
+        "defaults: &base\n  registry: index.docker.io\n  image: acme/app\nweb:\n  <<: *base\n"
+        "  tag: 3.2.1\n",
+    ),
+    (
+        "directive-then-an-empty-document",
+        "values.yaml",
+        "%YAML 1.2\n---\n---\nimage:\n  repository: nginx\n",
+        "nginx:2.0",
+        '%YAML 1.2\n---\n---\nimage:\n  repository: nginx\n  tag: "2.0"\n',
+    ),
+    (
+        "explicit-key-removed-with-its-indicator",
+        "kustomization.yaml",
+        f"images:\n- name: nginx\n  ? digest\n  : {D1}\n",
+        "nginx:2.0",
+        'images:\n- name: nginx\n  newTag: "2.0"\n',
+    ),
+    (
+        "explicit-key-rewritten-as-another-key",
+        "kustomization.yaml",
+        "images:\n- name: nginx\n  ? newTag\n  : '1.0'\n",
+        f"nginx@{D2}",
+        f"images:\n- name: nginx\n  digest: {D2}\n",
+    ),
+    (
+        "anchored-key-removed-with-its-anchor",
+        "kustomization.yaml",
+        f"images:\n- name: nginx\n  newTag: '1.0'\n  &k digest: {D1}\n",
+        "nginx:2.0",
+        "images:\n- name: nginx\n  newTag: '2.0'\n",
+    ),
+    (
+        "tagged-entry-with-an-anchored-first-key",
+        "kustomization.yaml",
+        "images:\n- !!map\n  &k name: ghcr.io/acme/app\n",
+        "ghcr.io/acme/app=registry.example.com/acme/renamed:2.0",
+        "images:\n- !!map\n  &k name: ghcr.io/acme/app\n"
+        '  newName: registry.example.com/acme/renamed\n  newTag: "2.0"\n',
+    ),
+    (
+        "empty-value-in-a-flow-map",
+        "values.yaml",
+        "image: {repository: acme/app, tag: }\n",
+        "acme/app:1.0",
+        'image: {repository: acme/app, tag: "1.0"}\n',
+    ),
+    (
+        "definition-under-an-image-key-changes-with-its-aliases",
+        "values.yaml",
+        "appVersion: &v 1.0.0\nimage:\n  repository: acme/app\n  tag: *v\n",
+        "acme/app:1.1.0",
+        "appVersion: &v 1.1.0\nimage:\n  repository: acme/app\n  tag: *v\n",
+    ),
     # "Also fix": a null repository is no image named null
     (
         "null-repository",
@@ -309,6 +377,79 @@ SKIPPED: list[tuple[str, str, str, str, str]] = [
         "x: &i ghcr.io/acme/app:1\nimage: *i\nkind: ConfigMap\n---\nimage: x\n",
         "ghcr.io/acme/app:2",
         "no reference",
+    ),
+    # 3b. a value also read from a place that is no reference to the image (fuzzers)
+    (
+        "anchor-defined-in-resources",
+        "kustomization.yaml",
+        "resources: [&b deploy.yaml]\nimages:\n- name: nginx\n  digest: *b\n",
+        f"nginx@{D2}",
+        "also read at resources[0], which is not a reference to nginx",
+    ),
+    (
+        "tag-aliased-as-replica-count",
+        "values.yaml",
+        "image:\n  repository: acme/app\n  tag: &b ''\nreplicaCount: *b\n",
+        "acme/app:1.0.0",
+        "also read at replicaCount (line 4), which is not a reference to acme/app",
+    ),
+    (
+        "image-aliased-as-pull-policy",
+        "pod.yaml",
+        "spec:\n  containers:\n  - image: &a ghcr.io/acme/app\n    imagePullPolicy: *a\n",
+        "ghcr.io/acme/app:1.0.0",
+        "spec.containers[0].imagePullPolicy (line 4), which is not a reference",
+    ),
+    (
+        "a-rename-two-references-would-write-differently",
+        "values.yaml",
+        "image:\n  repository: &a index.docker.io/acme/app\nsidecar:\n  image: *a\n",
+        "acme/app=registry.example.com/acme/renamed:2.0",
+        "values.yaml:2  index.docker.io/acme/app  skipped: shares an anchored value",
+    ),
+    (
+        "merged-base-would-gain-a-key-another-image-reads",
+        "values.yaml",
+        "defaults: &base\n  registry: ghcr.io\n  repository: acme/app\nweb:\n  image:\n"
+        "    <<: *base\n    repository: ghcr.io/acme/app\n",
+        f"ghcr.io/acme/app@{D2}",
+        "shared through an anchor with ghcr.io/ghcr.io/acme/app",
+    ),
+    # 3c. parts of one reference that are one anchored value
+    (
+        "tag-and-digest-one-anchor",
+        "values.yaml",
+        "image: {repository: acme/app, tag: &a '5', digest: *a}\n",
+        "acme/app=registry.example.com/acme/renamed:1.0.0",
+        "two of its parts are one anchored value",
+    ),
+    (
+        "new-name-and-new-tag-one-anchor",
+        "kustomization.yaml",
+        "images:\n- name: nginx\n  newName: &b nginx\n  newTag: *b\n",
+        "nginx=registry.example.com/acme/renamed:2.0",
+        "two of its parts are one anchored value",
+    ),
+    (
+        "name-and-new-tag-one-anchor",
+        "kustomization.yaml",
+        "images:\n- name: &b nginx\n  newTag: *b\n",
+        "nginx:2.0",
+        "two of its parts are one anchored value",
+    ),
+    (
+        "registry-and-tag-one-anchor",
+        "values.yaml",
+        "image:\n  registry: &a ghcr.io\n  repository: acme/app\n  tag: *a\n",
+        f"ghcr.io/acme/app@{D2}",
+        "two of its parts are one anchored value",
+    ),
+    (
+        "removed-value-anchors-a-later-alias",
+        "kustomization.yaml",
+        "images:\n- name: nginx\n  newTag: &b '1.0'\n- name: other\n  newTag: *b\n",
+        f"nginx@{D2}",
+        "its newTag would be removed, but its anchor &b is read again at line 5",
     ),
     # 5b. maps that are not image maps
     (
@@ -391,6 +532,49 @@ def test_inline_patch_renders_the_new_image_with_kubectl(
     assert run_bumper("set-image", f"ghcr.io/acme/side:1.6.0@{D1}", "overlay").exit_code == 0
     assert rendered() == ["ghcr.io/acme/app:1.3.0", f"ghcr.io/acme/side:1.6.0@{D1}"]
     assert (tmp_path / "base/deploy.yaml").read_text() == deployment
+
+
+# --- 16. the fallback parser reads what libyaml reads -----------------------------------
+
+FALLBACK_TEXTS = {
+    "comment-after-a-key-then-value-below": "kind:  # c\n  Application\n\n  \n",
+    "empty-block-value": "image:\n  repository: acme/app\n  tag:\n",
+    "empty-value-then-comment": "a:\n  tag: # c\n  x: 1\n",
+    "empty-value-then-blank-line": "a:\n  tag:\n\n  x: 1\n",
+    "empty-flow-value": "image: {repository: acme/app, tag: }\n",
+    "empty-flow-value-before-a-break": "{a:\n  , b: 1}\n",
+    "explicit-key-with-comments": "? a # c\n# d\n:\nb: 1\n",
+    "empty-quoted-values": "a: ''\nb: \"\"\n",
+    "empty-value-with-properties": "a: &t !!str\nb: *t\n",
+    "tagged-map-with-anchored-first-key": "- !!map\n  &k name: x\n",
+}
+
+
+def _spans(documents: list[Any]) -> list[tuple[Any, ...]]:
+    from bumper.edit.yamltext import Alias, Mapping, Scalar
+
+    out: list[tuple[Any, ...]] = []
+    stack = [doc.root for doc in reversed(documents)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Scalar):
+            out.append(("scalar", node.value, node.style, node.start, node.end))
+        elif isinstance(node, Alias):
+            out.append(("alias", node.anchor, node.start, node.end))
+        elif isinstance(node, Mapping):
+            out.append(("map", node.start, node.end))
+            stack += [part for pair in reversed(node.pairs) for part in reversed(pair)]
+        elif node is not None:
+            out.append(("seq", node.start, node.end))
+            stack += list(reversed(node.items))
+    return out
+
+
+@pytest.mark.parametrize("text", FALLBACK_TEXTS.values(), ids=FALLBACK_TEXTS.keys())
+def test_the_fallback_parser_gives_libyamls_spans(text: str) -> None:
+    from bumper.edit import yamltext
+
+    assert _spans(yamltext._parse_python(text, text)) == _spans(yamltext._parse_c(text, text, None))
 
 
 # --- 4. CI configuration is not a manifest ---------------------------------------------
@@ -513,6 +697,18 @@ def test_a_walk_never_edits_a_file_that_does_not_parse(
     assert "warning: w/broken.yaml:5:4: alias *nope is not defined before it" in result.stderr
 
 
+def test_a_walk_reads_files_with_a_byte_order_mark_and_names_utf16_ones(
+    run_bumper: Callable[..., Result], tmp_path: Path
+) -> None:
+    utf16 = "image: ghcr.io/acme/app:1\n".encode("utf-16")
+    write_tree(tmp_path, {"bom.yaml": "\ufeffimage: ghcr.io/acme/app:1\n", "u16.yaml": utf16})
+    result = run_bumper("set-image", "ghcr.io/acme/app:2", ".")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "bom.yaml").read_bytes() == "\ufeffimage: ghcr.io/acme/app:2\n".encode()
+    assert (tmp_path / "u16.yaml").read_bytes() == utf16
+    assert "warning: u16.yaml:1:1: UTF-16 (little-endian) files are not supported" in result.stderr
+
+
 # --- 13, 14, 15. processes, signals, owners ---------------------------------------------
 
 
@@ -591,6 +787,17 @@ def test_a_file_name_that_is_not_utf8_on_a_strict_stdout(tmp_path: Path) -> None
     assert ascii_run.returncode == 0, ascii_run.stderr
 
 
+def test_json_is_valid_on_a_stdout_that_is_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "ünï ✓.yaml").write_text("image: ghcr.io/acme/app:1\n")
+    done = subprocess.run(
+        [*BUMPER, "set-image", "ghcr.io/acme/app:2", ".", "--output", "json"],
+        cwd=tmp_path, env={**os.environ, "PYTHONIOENCODING": "latin-1:strict"},
+        capture_output=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.decode("ascii"))["files"] == ["ünï ✓.yaml"]
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -613,6 +820,7 @@ def test_dry_run_diff_is_a_patch_git_applies(tmp_path: Path) -> None:
         "separators.yaml": 'image: ghcr.io/acme/app:1\nnote: "a\u2028b\u2029c\x85d"\n',
         "cr-only.yaml": "image: ghcr.io/acme/app:1\rx: 1\r",
         "no-final-newline.yaml": "a: 1\nimage: ghcr.io/acme/app:1",
+        "byte-order-mark.yaml": "\ufeffimage: ghcr.io/acme/app:1\n",
     }
     write_tree(tmp_path, files)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@e"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -13,6 +12,7 @@ import click
 
 from bumper.cli.common import (
     delivery_request,
+    echo_json,
     one_line_errors,
     path_argument,
     plan_options,
@@ -315,7 +315,7 @@ def build_command(push: bool, output: str, **params: Any) -> None:
     request = _request(params, push=push)
     result = build_and_push(request.options, request.context, progress=request.progress)
     if output == "json":
-        click.echo(json.dumps(result.to_dict()))
+        echo_json(result.to_dict(), indent=None)
     else:
         click.echo(result.ref)
 
@@ -375,7 +375,7 @@ def release_command(
             document["plan"] = result.plan.to_dict()
         if result.delivery is not None:
             document["delivery"] = result.delivery.to_dict()
-        click.echo(json.dumps(document))
+        echo_json(document, indent=None)
         return
     if result.plan is not None:
         print_summary(result.plan, dry_run=False)

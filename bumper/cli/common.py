@@ -73,7 +73,7 @@ def fail(message: str, code: int = 1, *, json_output: bool = False) -> None:
     """Print one error line (and, for ``--output json``, ``{"error": …}`` on stdout) and
     exit: the only way errors leave the CLI."""
     if json_output:
-        click.echo(json.dumps({"error": message}, ensure_ascii=False))
+        echo_json({"error": message}, indent=None)
     click.echo(f"bumper: error: {message}", err=True)
     sys.exit(code)
 
@@ -113,9 +113,11 @@ def one_line_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def echo_json(document: Any) -> None:
-    """A JSON document on stdout."""
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+def echo_json(document: Any, indent: int | None = 2) -> None:
+    """A JSON document on stdout: UTF-8 text on a UTF-8 stdout, else escaped to ASCII
+    (``\\u00fc``), so it stays valid JSON whatever the stream's encoding."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    click.echo(json.dumps(document, indent=indent, ensure_ascii=encoding != "utf8"))
 
 
 path_argument = click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")

@@ -6,7 +6,6 @@ when a command runs.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -18,6 +17,7 @@ import click
 from bumper.cli.common import (
     delivery_options,
     delivery_request,
+    echo_json,
     one_line_errors,
     output_option,
     path_argument,
@@ -246,7 +246,7 @@ def verify_command(
             "checked": distinct,
             "results": [r.to_dict() for r in results],
         }
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        echo_json(document)
     else:
         for result in results:
             if result.status == "skipped" and result.found is not None:
@@ -405,7 +405,7 @@ def update_command(
         document = {**decision.to_dict(), **plan.to_dict(), "dry_run": dry_run}
         if diff is not None:
             document["diff"] = diff
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        echo_json(document)
     else:
         if diff:
             click.echo(diff, nl=False)
@@ -431,7 +431,7 @@ def _deliver_updates(
     if output == "json":
         document = decision.to_dict()
         document["deliveries"] = [r.delivery.to_dict() for r in results if r.delivery]
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        echo_json(document)
         return
     for note in decision.notes:
         click.echo(_note_line(note), err=True)
@@ -454,7 +454,7 @@ def _report_failures(decision: UpdateDecision, output: str, *, written: bool) ->
     failures = decision.failures
     if output == "json":
         document = {**decision.to_dict(), "changed": False, "written": written}
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        echo_json(document)
     for note in failures:
         if _actions():
             click.echo(_annotation(note.found.path, note.found.line, _note_line(note)))

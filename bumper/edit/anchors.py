@@ -2,9 +2,12 @@
 
 An alias (``*name``) or a merge key (``<<: *base``) makes one value appear in several
 places of the loaded data, and editing it changes all of them. A place under ``env``,
-``args``, a label, an annotation or ConfigMap data, or another image's reference, means
-the edit would change data bumper promises never to touch: the reference is skipped
-with a reason naming that place.
+``args``, a label, an annotation or ConfigMap data, another image's reference, or any
+place that is not a reference to the image (``replicaCount: *tag``), means the edit
+would change data bumper promises never to touch: the reference is skipped with a
+reason naming that place. Only a place under a key that names an image part
+(``x-app: &app …``, ``appVersion: *tag``) may change with the references that read the
+same value.
 
 Only documents with aliases need this, and only for values an edit would change.
 Paths are followed, not expanded: an alias bomb costs no more than its text, and a
@@ -13,7 +16,7 @@ value read from more than ``MAX_READS`` places is simply not edited.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 
 from bumper.edit.yamltext import Alias, Document, Mapping, Node, Scalar, Sequence
@@ -140,15 +143,24 @@ def render_path(path: Path) -> str:
     return text or "the document"
 
 
-def foreign_read(
-    reads: list[Read],
-    other_reference: Callable[[Read], bool],
-    never_edited: Callable[[Path], bool],
-) -> Read | None:
-    """The first read that sits where bumper never edits (env, args, labels …) or that is
-    a reference to another image; None when the value may change everywhere it is read
-    (references to this image, and plain definitions such as ``x-img: &img …``)."""
-    for read in reads:
-        if never_edited(read.path) or other_reference(read):
-            return read
-    return None
+# Words of a key that says its value is (part of) an image reference, and words that
+# say it is not (``imagePullPolicy``, ``apiVersion``).
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+NAMING_WORDS = frozenset(
+    {"image", "images", "img", "tag", "tags", "version", "ver", "digest", "sha", "repository",
+     "repo", "registry", "release"}
+)  # fmt: skip
+NOT_NAMING_WORDS = frozenset({"policy", "secret", "secrets", "api", "pull"})
+
+
+def names_image_part(key: Key) -> bool:
+    """True for a key whose name says its value is (part of) an image reference, so an
+    anchored value there may change with the references that alias it: ``x-`` extension
+    keys (compose), ``appVersion``, ``imageTag``, ``ver``; not ``imagePullPolicy``,
+    ``replicaCount`` or a list item."""
+    if not isinstance(key, str):
+        return False
+    if key.startswith("x-"):
+        return True
+    words = {word.lower() for word in _WORDS.findall(key)}
+    return bool(words & NAMING_WORDS) and not words & NOT_NAMING_WORDS

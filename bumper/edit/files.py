@@ -69,6 +69,23 @@ _OTHER_ENCODINGS = (
     (b"\xfe\xff", "UTF-16 (big-endian)"),
     (b"\xff\xfe", "UTF-16 (little-endian)"),
 )
+_CODECS = {
+    "UTF-32 (big-endian)": "utf-32-be",
+    "UTF-32 (little-endian)": "utf-32-le",
+    "UTF-16 (big-endian)": "utf-16-be",
+    "UTF-16 (little-endian)": "utf-16-le",
+}
+
+
+def text_in_any_encoding(data: bytes) -> str:
+    """The file's text for a search, whatever YAML encoding it is in (undecodable bytes
+    replaced): a walk finds a UTF-16 manifest, and then reports that it is not UTF-8."""
+    if data.startswith(UTF8_BOM):
+        return data[len(UTF8_BOM) :].decode("utf-8", "replace")
+    encoding = _other_encoding(data)
+    if encoding is None:
+        return data.decode("utf-8", "replace")
+    return data.decode(_CODECS[encoding], "replace").lstrip("\ufeff")
 
 
 def _other_encoding(data: bytes) -> str | None:

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bumper.edit.anchors import MAX_READS, Read, Readers, TooManyReads, foreign_read, render_path
+from bumper.edit.anchors import (
+    MAX_READS,
+    Key,
+    Read,
+    Readers,
+    TooManyReads,
+    names_image_part,
+    render_path,
+)
 from bumper.edit.confirm import Mismatch, confirm_intended
 from bumper.edit.files import (
     FileError,
@@ -27,14 +35,16 @@ from bumper.edit.files import (
 )
 from bumper.edit.nonmanifest import config_by_content, refusal
 from bumper.edit.prefilter import Prefilter
-from bumper.edit.reference import canonical_name, format_reference
-from bumper.edit.shapes import Edit, Site, Wanted, find_sites, skipped_key
+from bumper.edit.reference import canonical_name, format_reference, try_parse_reference
+from bumper.edit.shapes import Edit, Meaning, Site, Wanted, find_sites, skipped_key
 from bumper.edit.shapes.site import CannotEdit, splice
 from bumper.edit.target import Target, parse_target
 from bumper.edit.versions import is_downgrade
 from bumper.edit.yamltext import (
     Document,
     LineIndex,
+    Node,
+    Scalar,
     YamlError,
     parse_documents_matching,
     parse_text,
@@ -170,9 +180,11 @@ class Plan:
             if not plan.changed:
                 continue
             name = plan.source.display
+            # A byte-order mark is the file's first character to git: the patch keeps it.
+            bom = "\ufeff" if plan.text.bom else ""
             for line in difflib.unified_diff(
-                _git_lines(plan.text.text),
-                _git_lines(plan.updated),
+                _git_lines(bom + plan.text.text),
+                _git_lines(bom + plan.updated),
                 fromfile=f"a/{name.lstrip('/')}",
                 tofile=f"b/{name.lstrip('/')}",
             ):
@@ -295,9 +307,35 @@ def read_manifest(
     return ParsedFile(source, data, text_file, documents, indices)
 
 
+@dataclass
+class _Decision:
+    """What the planner makes of one reference: its edits, or why it is left alone."""
+
+    site: Site
+    wanted: Wanted
+    edits: list[Edit]
+    reason: str | None
+    unchanged: bool
+    #: the map overrides a merged base instead of editing it (tried once)
+    overridden: bool = False
+
+    @property
+    def editing(self) -> bool:
+        return self.reason is None and bool(self.edits)
+
+
+SHARED_CONFLICT = "shares an anchored value with another reference that gets another value"
+
+
 class _FilePlanner:
     """Plans one file: which references change, which are skipped and why, and the
-    edits, each made once however many references read it."""
+    edits, each made once however many references read it.
+
+    Each reference is decided on its own first; then references that share values are
+    settled together: two that would write one value differently are both left alone,
+    and an edit that would also change a reference left alone (or already at the
+    target) is not made. Only then are the edits spliced in.
+    """
 
     def __init__(self, parsed: ParsedFile, target: Target, allow_downgrade: bool) -> None:
         self.parsed = parsed
@@ -307,8 +345,8 @@ class _FilePlanner:
         self.plan = FilePlan(parsed.source, parsed.data, parsed.text, self.text)
         self.lines = LineIndex(self.text)
         self.edits: list[Edit] = []
-        self.planned: set[Edit] = set()
         self.readers: Readers | None = None
+        self._places: dict[int, set[tuple[int, Key]] | None] = {}
 
     def run(self) -> FilePlan | Problem | None:
         canonical = self.target.canonical
@@ -324,8 +362,12 @@ class _FilePlanner:
         }
         if any(doc.aliases for doc in self.parsed.documents):
             self.readers = Readers(self.parsed.documents)
-        for site in mine:
-            self.site(site)
+        decisions = [self.decide(site) for site in mine]
+        if self.readers is not None or len(decisions) > 1:
+            self.settle(decisions)
+        planned: set[Edit] = set()
+        for decision in decisions:
+            self.record(decision, planned)
         if self.edits:
             self.plan.updated = splice(self.text, self.edits)
             if self.parsed.indices is not None:
@@ -340,10 +382,8 @@ class _FilePlanner:
                 self.confirm()
         return self.plan
 
-    def site(self, site: Site) -> None:
-        source = self.parsed.source
-        line, column = self.lines.locate(site.offset)
-        current = _describe(site.current)
+    def decide(self, site: Site) -> _Decision:
+        """The reference on its own: its edits, or the reason it is left alone."""
         wanted = wanted_for(site, self.target)
         reason = site.problem
         if (
@@ -360,23 +400,104 @@ class _FilePlanner:
                 edits = site.edits(self.text, wanted)
             except CannotEdit as error:
                 reason = error.message
-        reason = reason or self.shared(edits) or self.conflict(edits)
-        if reason is not None and edits and hasattr(site, "override_edits"):
-            # A merged base others read is left alone: the map overrides it instead.
-            override = site.override_edits(self.text, wanted)
-            if override and not (self.shared(override) or self.conflict(override)):
-                edits, reason = override, None
-        if reason is not None:
+        if reason is None and edits:
+            reason = _own_overlap(site, edits) or self.shared(edits)
+            if reason is not None and hasattr(site, "override_edits"):
+                # A merged base others read is left alone: the map overrides it instead.
+                override = site.override_edits(self.text, wanted)
+                if override and not (_own_overlap(site, override) or self.shared(override)):
+                    return _Decision(site, wanted, override, None, False, overridden=True)
+        return _Decision(site, wanted, edits, reason, unchanged)
+
+    def settle(self, decisions: list[_Decision]) -> None:
+        """Leave alone every reference whose edits clash with another's, or would change
+        a reference that is left alone or already right; repeated until nothing moves
+        (a reference left alone may in turn hold back another's edit)."""
+        moved = True
+        while moved:
+            moved = False
+            for decision in decisions:
+                if not decision.editing:
+                    continue
+                reason = self.clash(decision, decisions)
+                if reason is None:
+                    continue
+                moved = True
+                override = None
+                site = decision.site
+                if reason == SHARED_CONFLICT and not decision.overridden:
+                    override = getattr(site, "override_edits", lambda *_: None)(
+                        self.text, decision.wanted
+                    )
+                if override and not (_own_overlap(site, override) or self.shared(override)):
+                    decision.edits, decision.overridden = override, True
+                else:
+                    decision.reason = reason
+
+    def clash(self, decision: _Decision, decisions: list[_Decision]) -> str | None:
+        """Why the decision's edits cannot be made alongside the others, or None."""
+        for other in decisions:
+            if other is decision:
+                continue
+            if other.editing:
+                for edit in decision.edits:
+                    if edit in other.edits:
+                        continue
+                    if any(_overlap(edit, theirs) for theirs in other.edits if theirs != edit):
+                        return SHARED_CONFLICT
+            if self.readers is None:
+                continue
+            theirs = {(id(holder), key) for holder, key in other.site.reads()}
+            for edit in decision.edits:
+                if other.editing and edit in other.edits:
+                    continue
+                if theirs & self.places(edit):
+                    line = self.lines.locate(other.site.offset)[0]
+                    if other.editing:
+                        return SHARED_CONFLICT
+                    state = "already at the target" if other.unchanged else "left alone"
+                    return f"shares an anchored value with the reference at line {line}, {state}"
+        return None
+
+    def places(self, edit: Edit) -> set[tuple[int, Key]]:
+        """Every (collection, key) whose loaded value the edit changes."""
+        cached = self._places.get(id(edit))
+        if cached is not None:
+            return cached
+        assert self.readers is not None
+        found: set[tuple[int, Key]] = set()
+        for meaning in edit.meanings:
+            try:
+                reads = self._reads(meaning)
+            except TooManyReads:
+                continue  # refused in shared()
+            found |= {(id(read.holder), read.key) for read in reads}
+        self._places[id(edit)] = found
+        return found
+
+    def _reads(self, meaning: Meaning) -> list[Read]:
+        assert self.readers is not None
+        if meaning.action in ("set", "inner"):
+            return self.readers.reads_of_value(meaning.node)
+        key = meaning.key if meaning.action == "insert" else meaning.key.value
+        return self.readers.reads_of_key(meaning.node, key)
+
+    def record(self, decision: _Decision, planned: set[Edit]) -> None:
+        site, wanted = decision.site, decision.wanted
+        source = self.parsed.source
+        line, column = self.lines.locate(site.offset)
+        current = _describe(site.current)
+        if decision.reason is not None:
             self.plan.skips.append(
-                Skip(source.display, line, column, site.shape, site.name, current, reason)
+                Skip(source.display, line, column, site.shape, site.name, current, decision.reason)
             )
             return
-        if unchanged:
+        if decision.unchanged:
             self.plan.unchanged += 1
             return
-        for edit in edits:
-            if edit not in self.planned:
-                self.planned.add(edit)
+        for edit in decision.edits:
+            if edit not in planned:
+                planned.add(edit)
                 self.edits.append(edit)
         self.plan.changes.append(
             Change(
@@ -394,37 +515,58 @@ class _FilePlanner:
             )
         )
 
-    def conflict(self, edits: list[Edit]) -> str | None:
-        """A reason when an edit overlaps a different edit already planned (two references
-        that share a value but want different values)."""
-        for edit in edits:
-            if edit in self.planned:
-                continue
-            for other in self.planned:
-                same_point = edit.start == edit.end == other.start == other.end
-                if same_point or (edit.start < other.end and other.start < edit.end):
-                    return "shares an anchored value with another reference that gets another value"
-        return None
-
     def shared(self, edits: list[Edit]) -> str | None:
         """A reason to leave the reference alone when a value it would change is also read
-        somewhere that is not a reference to this image (through an alias or merge key)."""
+        somewhere that is not a reference to this image (through an alias or merge key),
+        or when a pair it removes holds an anchor read elsewhere."""
         if self.readers is None:
             return None
-        readers = self.readers
         for edit in edits:
             for meaning in edit.meanings:
                 try:
-                    if meaning.action in ("set", "inner"):
-                        reads = readers.reads_of_value(meaning.node)
-                    else:
-                        key = meaning.key if meaning.action == "insert" else meaning.key.value
-                        reads = readers.reads_of_key(meaning.node, key)
+                    reads = self._reads(meaning)
                 except TooManyReads:
                     return f"its value is read from more than {MAX_READS} places through aliases"
-                read = foreign_read(reads, self.other_reference, _never_edited_path)
-                if read is not None:
+                for read in reads:
+                    if (id(read.holder), read.key) in self.reads:
+                        continue
+                    if _never_edited_path(read.path) or self.other_reference(read):
+                        return self.describe(read)
+                    if meaning.action == "set" and self.defines(read, meaning.node):
+                        continue  # an anchor's definition, or an alias under an image key
                     return self.describe(read)
+                if meaning.action == "remove":
+                    reason = self.anchored_pair(meaning)
+                    if reason is not None:
+                        return reason
+        return None
+
+    def defines(self, read: Read, node: Node) -> bool:
+        """True for a place that may change with the references reading its value: a
+        key naming an image part (``x-app: &app``, ``appVersion: *tag``), or the
+        anchor's own place when its value is itself a reference to this image
+        (``- &app ghcr.io/acme/app:1``)."""
+        if names_image_part(read.key):
+            return True
+        if read.where is None and isinstance(node, Scalar):
+            ref = try_parse_reference(node.value)
+            return ref is not None and canonical_name(ref.name) == self.target.canonical
+        return False
+
+    def anchored_pair(self, meaning: Meaning) -> str | None:
+        """Why a pair cannot be removed: its key or value is an anchor read elsewhere
+        (the alias would be left naming nothing)."""
+        assert self.readers is not None
+        mapping, key = meaning.node, meaning.key
+        value = next(v for k, v in mapping.pairs if k is key)
+        for node in (key, value):
+            aliases = self.readers.aliases.get(id(node))
+            if aliases:
+                line = self.lines.locate(aliases[0].start)[0]
+                return (
+                    f"its {key.value} would be removed, but its anchor &{node.anchor} is "
+                    f"read again at line {line}"
+                )
         return None
 
     def other_reference(self, read: Read) -> bool:
@@ -432,12 +574,17 @@ class _FilePlanner:
         return key in self.others and key not in self.reads
 
     def describe(self, read: Read) -> str:
-        if not _never_edited_path(read.path):
-            other = self.others[(id(read.holder), read.key)]
-            return f"its value is shared through an anchor with {other}"
         where = f" (line {self.lines.locate(read.where)[0]})" if read.where is not None else ""
         place = render_path(read.path)
-        return f"its value is also read at {place}{where}, which bumper never edits"
+        if _never_edited_path(read.path):
+            return f"its value is also read at {place}{where}, which bumper never edits"
+        other = self.others.get((id(read.holder), read.key))
+        if other is not None:
+            return f"its value is shared through an anchor with {other}"
+        return (
+            f"its value is also read at {place}{where}, which is not a reference to "
+            f"{self.target.match}"
+        )
 
     def confirm(self) -> None:
         """Re-read the edited text: it must parse, load to the same data except the
@@ -473,6 +620,27 @@ class _FilePlanner:
                 f"{display}: internal error, the edited file does not hold "
                 f"{sorted(expected - found)[0]}; nothing written"
             )
+
+
+def _overlap(edit: Edit, other: Edit) -> bool:
+    """Two different edits that touch the same text (or insert at one point)."""
+    same_point = edit.start == edit.end == other.start == other.end
+    return same_point or (edit.start < other.end and other.start < edit.end)
+
+
+def _own_overlap(site: Site, edits: list[Edit]) -> str | None:
+    """Why a reference's own edits cannot all be made: two of its parts are one
+    anchored value that would get two values (``tag: &a x`` and ``digest: *a``)."""
+    shared = [s for i, s in enumerate(site.scalars()) if any(s is t for t in site.scalars()[:i])]
+    for edit in edits:
+        if any(m.action == "set" and any(m.node is s for s in shared) for m in edit.meanings):
+            return "two of its parts are one anchored value; edit it by hand"
+    for i, edit in enumerate(edits):
+        # Its own insertions at one point are ordered, not clashing.
+        later = edits[i + 1 :]
+        if any(edit.start < o.end and o.start < edit.end and edit != o for o in later):
+            return "two of its parts are one anchored value; edit it by hand"
+    return None
 
 
 def _never_edited_path(path: tuple[str | int, ...]) -> bool:

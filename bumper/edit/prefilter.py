@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import re
 
+from bumper.edit.files import text_in_any_encoding
 from bumper.edit.reference import last_component
 from bumper.edit.shapes import value_keys
 
@@ -83,6 +84,13 @@ class Prefilter:
 
     def file_may_hold(self, data: bytes) -> bool:
         """True when the raw file may hold a reference (before decoding)."""
+        if (
+            data[:3] == b"\xef\xbb\xbf"
+            or data[:1] in (b"\x00", b"\xfe", b"\xff")
+            or data[1:2] == b"\x00"
+        ):
+            # A byte-order mark, or UTF-16/32: searched as text.
+            return self.text_may_hold(text_in_any_encoding(data))
         if b"\\" in data and b'"' in data and self._escaped(data.decode("utf-8", "replace")):
             return True
         if self._plain not in data:  # most files: one fast scan and done

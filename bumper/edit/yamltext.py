@@ -174,13 +174,19 @@ def scalar_str(doc: Document, node: Node | None) -> Scalar | None:
     return None
 
 
-_PROPERTY = re.compile(r"(?:[&!][^\s]*[ \t]*(?:#[^\r\n]*)?\s*)+")
+_PROPERTY = re.compile(r"[&!][^\s]*[ \t]*(?:#[^\r\n]*)?\s*")
 
 
-def _value_start(text: str, start: int) -> int:
-    """Skip ``&anchor``/``!tag`` properties: the parser's start mark points at them."""
-    match = _PROPERTY.match(text, start)
-    return match.end() if match else start
+def _value_start(text: str, start: int, count: int) -> int:
+    """Skip a node's own ``&anchor``/``!tag`` properties (``count`` of them): the parser's
+    start mark points at them. Only its own: ``- !!map`` followed by ``&k name: …`` on the
+    next line starts at ``&k``, the first key's anchor."""
+    for _ in range(count):
+        match = _PROPERTY.match(text, start)
+        if match is None:
+            break
+        start = match.end()
+    return start
 
 
 def _stream_end() -> type:
@@ -205,11 +211,14 @@ def _event_kinds() -> dict[type, int]:
 
 
 def _compose(
-    next_event: Callable[[], Any], text: str, restore: str | None = None
+    next_event: Callable[[], Any], text: str, restore: str | None = None, fallback: bool = False
 ) -> list[Document]:
     """Build light nodes from parser events, refusing duplicate keys as we go.
 
-    ``restore`` is the colon stand-in of a lenient parse, turned back into ':'. This
+    ``restore`` is the colon stand-in of a lenient parse, turned back into ':'.
+    ``fallback``: the events come from ruamel's pure parser, which places an empty value
+    elsewhere than libyaml does; it is moved to libyaml's place, so both parsers give
+    the same edits. This
     loop runs once per event of every candidate file: it is written for speed (the
     innermost open collection is kept in locals, the rest on a stack).
     """
@@ -237,12 +246,17 @@ def _compose(
             if anchor or tag:
                 # An empty value after properties (``tag: &t``) ends where they end;
                 # the skip must not carry its start onto the next line.
-                start = _value_start(text, start)
+                start = _value_start(text, start, (anchor is not None) + (tag is not None))
                 if start > end:
                     start = end
             value = event.value
             if restore is not None:
                 value = value.replace(restore, ":")
+            elif (
+                fallback and not value and not event.style and pending is not None
+                and not (anchor or tag)
+            ):  # fmt: skip
+                start = end = _empty_value_offset(text, start, pending, in_flow)
             node = Scalar(value, event.style or "", start, end, anchor, tag, in_flow)
             if anchor:
                 anchors[anchor] = node
@@ -250,7 +264,7 @@ def _compose(
             anchor, tag = event.anchor, event.tag
             start = event.start_mark.index
             if anchor or tag:
-                start = _value_start(text, start)
+                start = _value_start(text, start, (anchor is not None) + (tag is not None))
             flow = bool(event.flow_style)
             node = (
                 Mapping(flow, start, anchor, tag)
@@ -314,6 +328,20 @@ def _compose(
             in_flow = parent.flow  # type: ignore[union-attr]
 
 
+# Blanks and comments between a key and its ':' (an explicit ``? key`` may have both).
+_TO_VALUE_INDICATOR = re.compile(r"(?:[ \t\r\n]|#[^\r\n]*)*:")
+_BLANKS = re.compile(r"(?:[ \t\r\n]|#[^\r\n]*)*")
+
+
+def _empty_value_offset(text: str, offset: int, key: Node, in_flow: bool) -> int:
+    """Where libyaml puts an empty mapping value: just past the ':' in block style, at
+    the next token in flow style (ruamel's pure parser does the opposite)."""
+    if in_flow:
+        return _BLANKS.match(text, offset).end()  # type: ignore[union-attr]
+    match = _TO_VALUE_INDICATOR.match(text, content_end(key))
+    return match.end() if match is not None and match.end() <= offset else offset
+
+
 def _open(node: Node, parent: Node | None, stack: list[tuple[Any, Any, Any]]) -> bool:
     """True when ``node`` is a collection still being read: an alias to it would make the
     document contain itself (a recursive structure no manifest needs)."""
@@ -351,8 +379,10 @@ def _parse_c(text: str, source_text: str, restore: str | None) -> list[Document]
 def _parse_python(text: str, source: str) -> list[Document]:
     import ruamel.yaml
 
-    events = iter(ruamel.yaml.YAML(typ="rt", pure=True).parse(text))
-    return _compose(events.__next__, source)
+    # "safe", not "rt": the round-trip scanner's comment tracking refuses valid YAML
+    # that libyaml reads (a comment after a key whose value is on the next line).
+    events = iter(ruamel.yaml.YAML(typ="safe", pure=True).parse(text))
+    return _compose(events.__next__, source, fallback=True)
 
 
 # libyaml rejects a ':' inside a plain scalar in a flow collection ({image: a/b:1.0}),
@@ -376,6 +406,9 @@ def _lenient_text(text: str) -> str | None:
 _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 
 
+_HEAD = re.compile(r"(?:[ \t]*(?:[%#][^\r\n]*)?(?:\r\n|\r|\n))*")
+
+
 def parse_documents_matching(
     text: str, wanted: Callable[[str, int, int], bool]
 ) -> tuple[list[Document], list[int] | None]:
@@ -389,6 +422,10 @@ def parse_documents_matching(
     of the whole file. If a kept document does not parse alone, the whole stream is parsed.
     """
     starts = [m.start() for m in _DOCUMENT_START.finditer(text)]
+    if starts and _HEAD.fullmatch(text, 0, starts[0]):
+        # Directives (``%YAML 1.2``), comments and blank lines before the first marker
+        # belong to the first document: they are no document of their own.
+        starts[0] = 0
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     if len(starts) < 3:

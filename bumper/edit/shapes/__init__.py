@@ -125,6 +125,8 @@ def _image_string(
     found: Found, mapping: Mapping, keys: dict[str, Node], parent_key: str | None
 ) -> Iterator[Site]:
     node = keys.get("image")
+    if "registry" in keys:
+        return  # a name relative to the map's registry: a Helm map's part, not a reference
     scalar = found.doc.resolve(node) if node is not None else None
     if isinstance(scalar, Scalar):
         site = image_string.image_string_site(found.text, scalar, found.shape, mapping, "image")
@@ -193,7 +195,7 @@ def _image_shape(doc: Document, root: Node | None) -> str:
     return "image"
 
 
-def _walk(found: Found, root: Node, claimed: dict[int, Site]) -> Iterator[Site]:
+def _walk(found: Found, root: Node, claimed: set[tuple[int, int]]) -> Iterator[Site]:
     doc = found.doc
     object_root = isinstance(root, Mapping) and found.kind is not None
     # (node, the key it is the value of). A node is reached once through the tree and
@@ -244,20 +246,17 @@ def _walk(found: Found, root: Node, claimed: dict[int, Site]) -> Iterator[Site]:
         stack.extend(reversed(children))
 
 
-def _claim(site: Site, claimed: dict[int, Site]) -> Iterator[Site]:
-    """Report each reference once: a site whose values another site in the same
-    collection already reports is another shape's view of it (a Helm map read as an
-    ``image:`` string) and is dropped. A reference elsewhere that reads the same values
+def _claim(site: Site, claimed: set[tuple[int, int]]) -> Iterator[Site]:
+    """Report each reference once: a site whose values another site already reports in
+    the same collection is another shape's view of it (a Helm map read as an ``image:``
+    string) and is dropped. A reference elsewhere that reads the same values
     (``image: *ref`` in a second container, a map merging a base) is its own: its edits
     are the same edits, made once."""
     scalars = site.scalars()
-    owners = [claimed[id(s)] for s in scalars if id(s) in claimed]
-    holders = {id(holder) for holder in site.holders()}
-    same_place = any(id(holder) in holders for owner in owners for holder in owner.holders())
-    if scalars and len(owners) == len(scalars) and same_place:
+    holders = [id(holder) for holder in site.holders()]
+    if scalars and all(any((h, id(s)) in claimed for h in holders) for s in scalars):
         return
-    for scalar in scalars:
-        claimed.setdefault(id(scalar), site)
+    claimed.update((h, id(s)) for h in holders for s in scalars)
     yield site
 
 
@@ -271,7 +270,7 @@ def find_sites(text: str, documents: list[Document], filename: str) -> Iterator[
         if never_edited(kind, api_version):
             continue
         found = Found(text, doc, filename, kind, api_version, _image_shape(doc, root))
-        claimed: dict[int, Site] = {}
+        claimed: set[tuple[int, int]] = set()
         if isinstance(root, Mapping):
             for shape in SHAPES:
                 if shape.in_document is not None:

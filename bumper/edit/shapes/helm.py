@@ -114,9 +114,9 @@ class HelmValuesSite(Site):
         return [self.mapping]
 
     def reads(self) -> list[tuple[Node, str | int]]:
-        """(holder, key) of every value the reference reads (merged values are read in
-        the merging map)."""
-        return [(self.mapping, key) for key in self.slots]
+        """(holder, key) of every value the reference reads, absent keys included (adding
+        one changes the reference); merged values are read in the merging map."""
+        return [(self.mapping, key) for key in ("registry", self.repo_key, "tag", "digest")]
 
     def _set(self, text: str, key: str, value: str, *, own: bool = False) -> Edit:
         scalar = self.slots.get(key)

@@ -16,6 +16,7 @@ from bumper.edit.shapes.site import (
     Site,
     Wanted,
     insert_key,
+    pair_start,
     present_value,
     remove_key,
     render_pair,
@@ -94,7 +95,8 @@ class KustomizeEntrySite(Site):
                 Meaning("remove", self.entry, None, key_node),
                 Meaning("insert", self.entry, new[added], added),
             )
-            edits.append(Edit(key_node.start, content_end(value_node), rendered, meanings=meanings))
+            start = pair_start(text, key_node)
+            edits.append(Edit(start, content_end(value_node), rendered, meanings=meanings))
         edits.extend(remove_key(text, self.entry, self.keys[key][0]) for key in stale)
         kept = [k for k, _ in self.entry.pairs if not (isinstance(k, Scalar) and k.value in stale)]
         for key in missing:
@@ -108,7 +110,8 @@ class KustomizeEntrySite(Site):
         return [self.entry]
 
     def reads(self) -> list[tuple[Node, str | int]]:
-        return [(self.entry, key) for key in self.keys]
+        # Absent keys too: adding one changes the entry.
+        return [(self.entry, key) for key in ("name", "newName", "newTag", "digest")]
 
     def _set(self, text: str, key: str, value: str, after: Scalar | None = None) -> Edit:
         pair = self.keys.get(key)

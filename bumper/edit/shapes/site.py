@@ -269,20 +269,38 @@ def block_content_end(text: str, scalar: Scalar) -> int:
     return last
 
 
+# What may stand before a key on its line: the explicit-key indicator and the key's
+# own properties (``? &k !!str digest``).
+_KEY_PREFIX = re.compile(r"(?:\?[ \t]+)?(?:[&!][^\s]*[ \t]+)*$")
+
+
+def pair_start(text: str, key: Scalar) -> int:
+    """Where a ``key: value`` pair starts: at a ``?`` indicator or the key's anchor or
+    tag before it on its line, else at the key itself."""
+    first = line_start(text, key.start)
+    head = text[first : key.start]
+    match = _KEY_PREFIX.search(head.lstrip(" \t-"))
+    if match is None or not match.group():
+        return key.start
+    return key.start - len(match.group())
+
+
 def remove_key(text: str, mapping: Mapping, key: Scalar) -> Edit:
-    """Remove one ``key: value`` pair, taking its whole line(s) in block style."""
+    """Remove one ``key: value`` pair (with its ``?`` indicator and key properties),
+    taking its whole line(s) in block style."""
     meaning = (Meaning("remove", mapping, None, key),)
     pairs = mapping.pairs
     index = next(i for i, (k, _) in enumerate(pairs) if k is key)
     value_end = content_end(pairs[index][1])
+    start = pair_start(text, key)
     if mapping.flow:
         if index > 0:
             return Edit(content_end(pairs[index - 1][1]), value_end, "", meanings=meaning)
         if len(pairs) > 1:
-            return Edit(key.start, pairs[1][0].start, "", meanings=meaning)
-        return Edit(key.start, value_end, "", meanings=meaning)
+            return Edit(start, pair_start(text, pairs[1][0]), "", meanings=meaning)
+        return Edit(start, value_end, "", meanings=meaning)
     first = line_start(text, key.start)
-    if text[first : key.start].strip() == "":
+    if text[first:start].strip() == "":
         last = line_end(text, value_end)
         if not _break_before(text, last) and first > 0:
             # Last line of a file without a final newline: keep it without one.
@@ -291,8 +309,8 @@ def remove_key(text: str, mapping: Mapping, key: Scalar) -> Edit:
         return Edit(first, last, "", meanings=meaning)
     # The key shares its line with a sequence dash (``- digest: …``): the next key moves up.
     if index + 1 < len(pairs):
-        return Edit(key.start, pairs[index + 1][0].start, "", meanings=meaning)
-    return Edit(key.start, value_end, "", meanings=meaning)
+        return Edit(start, pair_start(text, pairs[index + 1][0]), "", meanings=meaning)
+    return Edit(start, value_end, "", meanings=meaning)
 
 
 def block_line(text: str, scalar: Scalar) -> tuple[int, int] | None:
