@@ -316,6 +316,23 @@ BYTES: list[tuple[str, str, str, str, str | None]] = [
         'image: {repository: acme/app, tag: "1.0"}\n',
     ),
     (
+        "base-and-a-merging-map-that-adds-its-own-keys",
+        "values.yaml",
+        "defaults: &base\n  registry: index.docker.io\n  repository: acme/app\nweb:\n"
+        "  image:\n    <<: *base\n    tag: 'on'\n",
+        f"acme/app:1.0.0@{D2}",
+        f"defaults: &base\n  registry: index.docker.io\n  repository: acme/app\n"
+        f"  tag: 1.0.0\n  digest: {D2}\nweb:\n  image:\n    <<: *base\n    tag: '1.0.0'\n"
+        f"    digest: {D2}\n",
+    ),
+    (
+        "comment-line-between-a-tagged-map-and-its-first-key",
+        "kustomization.yaml",
+        "images: !!seq\n  - !!map\n# a comment\n    name: ghcr.io/acme/app\n",
+        "ghcr.io/acme/app:1.0.0",
+        "images: !!seq\n  - !!map\n# a comment\n    name: ghcr.io/acme/app\n    newTag: 1.0.0\n",
+    ),
+    (
         "definition-under-an-image-key-changes-with-its-aliases",
         "values.yaml",
         "appVersion: &v 1.0.0\nimage:\n  repository: acme/app\n  tag: *v\n",

@@ -368,16 +368,17 @@ class _FilePlanner:
         planned: set[Edit] = set()
         for decision in decisions:
             self.record(decision, planned)
+        if self.parsed.indices is not None and (self.edits or self.plan.skips):
+            # A walk parsed only the documents naming the image: before the file is
+            # rewritten (or a reference in it reported) the rest must parse too, as when
+            # the file is named.
+            try:
+                parse_text(self.text)
+            except YamlError as error:
+                source = self.parsed.source
+                return Problem(source.display, error.line, error.column, error.message, False)
         if self.edits:
             self.plan.updated = splice(self.text, self.edits)
-            if self.parsed.indices is not None:
-                # A walk parsed only the documents naming the image: before the file is
-                # rewritten the rest must parse too, as when the file is named.
-                try:
-                    parse_text(self.text)
-                except YamlError as error:
-                    source = self.parsed.source
-                    return Problem(source.display, error.line, error.column, error.message, False)
             if any(edit.structural for edit in self.edits):
                 self.confirm()
         return self.plan
@@ -448,6 +449,14 @@ class _FilePlanner:
             if self.readers is None:
                 continue
             theirs = {(id(holder), key) for holder, key in other.site.reads()}
+            if other.editing:
+                # A key the other reference adds to its own map overrides a merged one.
+                theirs -= {
+                    (id(m.node), m.key)
+                    for e in other.edits
+                    for m in e.meanings
+                    if m.action == "insert"
+                }
             for edit in decision.edits:
                 if other.editing and edit in other.edits:
                     continue

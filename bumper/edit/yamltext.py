@@ -174,13 +174,14 @@ def scalar_str(doc: Document, node: Node | None) -> Scalar | None:
     return None
 
 
-_PROPERTY = re.compile(r"[&!][^\s]*[ \t]*(?:#[^\r\n]*)?\s*")
+_PROPERTY = re.compile(r"[&!][^\s]*(?:[ \t\r\n]+(?:#[^\r\n]*)?)*")
 
 
 def _value_start(text: str, start: int, count: int) -> int:
-    """Skip a node's own ``&anchor``/``!tag`` properties (``count`` of them): the parser's
-    start mark points at them. Only its own: ``- !!map`` followed by ``&k name: …`` on the
-    next line starts at ``&k``, the first key's anchor."""
+    """Skip a node's own ``&anchor``/``!tag`` properties (``count`` of them) and the
+    blanks and comment lines after them: the parser's start mark points at them. Only its
+    own: ``- !!map`` followed by ``&k name: …`` on the next line starts at ``&k``, the
+    first key's anchor."""
     for _ in range(count):
         match = _PROPERTY.match(text, start)
         if match is None:
