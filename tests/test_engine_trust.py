@@ -551,6 +551,61 @@ def test_inline_patch_renders_the_new_image_with_kubectl(
     assert (tmp_path / "base/deploy.yaml").read_text() == deployment
 
 
+RENAME_BASE = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+    "    spec:\n      containers:\n      - name: web\n        image: ghcr.io/acme/app:0.9.0\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "after"),
+    [
+        pytest.param(
+            f"resources:\n- ../base\nimages:\n- name: ghcr.io/acme/app\n  newTag: 1.0.0\n"
+            f"  digest: {D1}\n",
+            f"resources:\n- ../base\nimages:\n- name: registry.example.com/acme/renamed\n"
+            f"  newTag: 1.0.0\n  digest: {D1}\n",
+            id="base-renamed-too-the-name-follows",
+        ),
+        pytest.param(
+            "resources:\n- https://github.com/acme/base?ref=v1\nimages:\n"
+            "- name: ghcr.io/acme/app\n  newTag: 0.9.0\n",
+            "resources:\n- https://github.com/acme/base?ref=v1\nimages:\n"
+            "- name: ghcr.io/acme/app\n  newName: registry.example.com/acme/renamed\n"
+            "  newTag: 1.0.0\n",
+            id="remote-base-the-entry-gets-new-name",
+        ),
+    ],
+)
+def test_a_rename_keeps_overlay_entries_matching_their_base(
+    run_bumper: Callable[..., Result], tmp_path: Path, overlay: str, after: str
+) -> None:
+    """A rename of a base and an overlay in one change: the overlay's entry must still
+    match the (renamed) base, or kustomize drops its tag and digest."""
+    write_tree(
+        tmp_path,
+        {
+            "base/deploy.yaml": RENAME_BASE,
+            "base/kustomization.yaml": "resources:\n- deploy.yaml\n",
+            "overlay/kustomization.yaml": overlay,
+        },
+    )
+    result = run_bumper(
+        "set-image", "ghcr.io/acme/app=registry.example.com/acme/renamed:1.0.0", "."
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "overlay/kustomization.yaml").read_text() == after
+    kubectl = shutil.which("kubectl")
+    if kubectl is None or "https://" in overlay:
+        return
+    out = subprocess.run(
+        [kubectl, "kustomize", str(tmp_path / "overlay")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    image = yaml.safe_load(out)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"registry.example.com/acme/renamed:1.0.0@{D1}"
+
+
 # --- 16. the fallback parser reads what libyaml reads -----------------------------------
 
 FALLBACK_TEXTS = {

@@ -37,6 +37,7 @@ from bumper.edit.nonmanifest import config_by_content, refusal
 from bumper.edit.prefilter import Prefilter
 from bumper.edit.reference import canonical_name, format_reference, try_parse_reference
 from bumper.edit.shapes import Edit, Meaning, Site, Wanted, find_sites, skipped_key
+from bumper.edit.shapes.kustomize import KustomizeEntrySite
 from bumper.edit.shapes.site import CannotEdit, splice
 from bumper.edit.target import Target, parse_target
 from bumper.edit.versions import is_downgrade
@@ -337,10 +338,13 @@ class _FilePlanner:
     target) is not made. Only then are the edits spliced in.
     """
 
-    def __init__(self, parsed: ParsedFile, target: Target, allow_downgrade: bool) -> None:
+    def __init__(
+        self, parsed: ParsedFile, target: Target, allow_downgrade: bool, follow: bool = False
+    ) -> None:
         self.parsed = parsed
         self.target = target
         self.allow_downgrade = allow_downgrade
+        self.follow = follow
         self.text = parsed.text.text
         self.plan = FilePlan(parsed.source, parsed.data, parsed.text, self.text)
         self.lines = LineIndex(self.text)
@@ -362,6 +366,10 @@ class _FilePlanner:
         }
         if any(doc.aliases for doc in self.parsed.documents):
             self.readers = Readers(self.parsed.documents)
+        if self.follow:
+            for site in mine:
+                if isinstance(site, KustomizeEntrySite):
+                    site.follow_base = canonical_name(site.matches) == canonical
         decisions = [self.decide(site) for site in mine]
         if self.readers is not None or len(decisions) > 1:
             self.settle(decisions)
@@ -666,10 +674,12 @@ def _plan_file(
     allow_downgrade: bool,
     prefilter: AnyOf,
     scope: Scope | None = None,
+    follow: Collection[str] = (),
 ) -> FilePlan | Problem | None:
     """Plan one file; None when it holds no reference to any target. Several targets are
     planned in turn, each on the text the previous ones left (with ``scope``, each only
-    in the files it names for that target)."""
+    in the files it names for that target). ``follow``: the renamed images (canonical
+    names) whose kustomize entries here must rename their ``name`` with their base."""
     if scope is not None:
         targets = [t for t, files in zip(targets, scope, strict=True) if source.display in files]
         if not targets:
@@ -679,13 +689,14 @@ def _plan_file(
     if not isinstance(parsed, ParsedFile):
         return parsed
     if len(targets) == 1:
-        result = _FilePlanner(parsed, targets[0], allow_downgrade).run()
+        follows = targets[0].canonical in follow
+        result = _FilePlanner(parsed, targets[0], allow_downgrade, follows).run()
         if isinstance(result, FilePlan):
             result.matched = {targets[0].canonical: _count(result)}
         return result
     combined = FilePlan(source, parsed.data, parsed.text, parsed.text.text)
     for target in targets:
-        result = _FilePlanner(parsed, target, allow_downgrade).run()
+        result = _FilePlanner(parsed, target, allow_downgrade, target.canonical in follow).run()
         if isinstance(result, Problem):
             return result
         if result is None:
@@ -798,6 +809,51 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _follow_renamed_bases(
+    files: list[FilePlan],
+    targets: Sequence[Target],
+    allow_downgrade: bool,
+    scope: Scope | None,
+) -> list[FilePlan]:
+    """Plan again, with their entries following, the kustomizations that build from a
+    file in which the same change renames the image (see ``bumper.edit.overlays``)."""
+    from bumper.edit.overlays import builds_from
+
+    moved = {
+        t.canonical
+        for t in targets
+        if t.new_name is not None and canonical_name(t.new_name) != t.canonical
+    }
+    renamed: dict[str, set[Path]] = {}
+    for plan in files:
+        for change in plan.changes:
+            if canonical_name(change.name) in moved:
+                renamed.setdefault(canonical_name(change.name), set()).add(
+                    plan.source.path.resolve()
+                )
+    if not renamed:
+        return files
+    result: list[FilePlan] = []
+    for plan in files:
+        entries = {canonical_name(c.name) for c in plan.changes if c.shape == "kustomize"} & set(
+            renamed
+        )
+        follow: set[str] = set()
+        if entries:
+            own = plan.source.path.resolve()
+            sources = builds_from(plan.source.path, plan.text.text)
+            follow = {name for name in entries if (renamed[name] - {own}) & sources}
+        if not follow:
+            result.append(plan)
+            continue
+        again = _plan_file(
+            plan.source, targets, allow_downgrade, AnyOf(targets), scope, frozenset(follow)
+        )
+        assert isinstance(again, FilePlan)
+        result.append(again)
+    return result
+
+
 def plan_set_image(
     target: str | Target,
     paths: Iterable[str | Path] = (".",),
@@ -867,6 +923,8 @@ def plan_images(
             problems.append(result)
         elif result is not None:
             files.append(result)
+    if any(target.new_name is not None for target in parsed):
+        files = _follow_renamed_bases(files, parsed, allow_downgrade, scope)
     errors = [p for p in problems if p.explicit]
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

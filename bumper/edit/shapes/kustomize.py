@@ -57,6 +57,9 @@ class KustomizeEntrySite(Site):
             default=entry.start,
         )
         super().__init__(offset, matched, self.value_of("newTag"), self.value_of("digest"))
+        # Set when the image the entry matches is renamed in the same change: its name
+        # follows (see bumper.edit.overlays).
+        self.follow_base = False
         tag_pair = self.keys.get("newTag")
         self.requote = retyped(tag_pair[1] if tag_pair else None)
         if any("{{" in (self.value_of(k) or "") for k in ("name", "newName", "newTag", "digest")):
@@ -64,13 +67,22 @@ class KustomizeEntrySite(Site):
         elif any(pair[1] is None for pair in self.keys.values() if pair[0].value != "name"):
             self.problem = "newName, newTag or digest is not a plain string"
 
+    @property
+    def matches(self) -> str:
+        """The image name the entry matches in what it builds from (its ``name``)."""
+        return self.keys["name"][1].value  # type: ignore[union-attr]
+
     def value_of(self, key: str) -> str | None:
         pair = self.keys.get(key)
         return present_value(pair[1]) if pair else None
 
     def edits(self, text: str, wanted: Wanted) -> list[Edit]:
         edits: list[Edit] = []
-        if wanted.name != self.name:
+        if wanted.name != self.name and self.follow_base:
+            edits.append(replace_scalar(text, self.keys["name"][1], wanted.name))  # type: ignore[arg-type]
+            if self.value_of("newName") is not None:
+                edits.append(self._set(text, "newName", wanted.name))
+        elif wanted.name != self.name:
             edits.append(self._set(text, "newName", wanted.name, after=self.name_key))
         old = {"newTag": self.tag, "digest": self.digest}
         new = {"newTag": wanted.tag, "digest": wanted.digest}
