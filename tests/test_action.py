@@ -372,6 +372,7 @@ def test_a_push_caused_by_bumpers_own_commit_is_skipped(
         ({"pin-digest": "on"}, "input 'pin-digest' must be true or false, not 'on'"),
         ({"image": "ghcr.io/acme/my app:1.0"}, "invalid image"),
         ({"image": "ghcr.io/acme/app:1.0@sha256:abc"}, "invalid digest"),
+        ({"image": "ghcr.io/acme/app", "tag": "Bad Tag!"}, "invalid tag 'Bad Tag!'"),
         ({"mode": "merge"}, "input 'mode' must be one of push, pull-request, not 'merge'"),
         ({"via": "ssh"}, "input 'via' must be one of api, git, not 'ssh'"),
         ({"digest": "sha256:1234"}, "input 'digest' must look like sha256:<64 hex>"),
