@@ -32,9 +32,9 @@ if TYPE_CHECKING:
     from bumper.edit.reference import Reference, parse_reference
     from bumper.errors import BumperError
     from bumper.lifecycle import history, promote_request, rollback_request
+    from bumper.pipeline import PlanOptions, ReleaseRequest, ReleaseResult
+    from bumper.pipeline import run as release
     from bumper.registry.client import RegistryClient, check_exists, resolve_digest
-    from bumper.release import PlanOptions, ReleaseRequest, ReleaseResult
-    from bumper.release import run as release
 
 _LAZY = {
     "BumperError": ("bumper.errors", "BumperError"),
@@ -55,10 +55,10 @@ _LAZY = {
     "DeliveryResult": ("bumper.delivery.contract", "DeliveryResult"),
     "PullRequestOptions": ("bumper.delivery.contract", "PullRequestOptions"),
     "deliver": ("bumper.delivery.modes", "deliver"),
-    "PlanOptions": ("bumper.release", "PlanOptions"),
-    "ReleaseRequest": ("bumper.release", "ReleaseRequest"),
-    "ReleaseResult": ("bumper.release", "ReleaseResult"),
-    "release": ("bumper.release", "run"),
+    "PlanOptions": ("bumper.pipeline", "PlanOptions"),
+    "ReleaseRequest": ("bumper.pipeline", "ReleaseRequest"),
+    "ReleaseResult": ("bumper.pipeline", "ReleaseResult"),
+    "release": ("bumper.pipeline", "run"),
     "history": ("bumper.lifecycle", "history"),
     "promote_request": ("bumper.lifecycle", "promote_request"),
     "rollback_request": ("bumper.lifecycle", "rollback_request"),

@@ -30,7 +30,7 @@ from bumper.edit.reference import (
 )
 from bumper.errors import BumperError
 from bumper.git import Git, GitCommandError, git_env
-from bumper.release import PlanOptions, ReleaseRequest, Resolved
+from bumper.pipeline import PlanOptions, ReleaseRequest, Resolved
 
 PROMOTED_FROM = "Promoted-From"
 ROLLED_BACK_FROM = "Rolled-Back-From"
@@ -298,7 +298,7 @@ def rolled_back(git: Git) -> list[Refusal]:
 
 
 def rollback_guard(force: bool) -> Callable[[Plan, Path], None]:
-    """A check for :class:`bumper.release.Bump`: refuse to set a version that was rolled
+    """A check for :class:`bumper.pipeline.Bump`: refuse to set a version that was rolled
     back (unless ``force``). One ``git log`` of bumper's own commits per plan."""
     import os
 

@@ -12,10 +12,10 @@ if TYPE_CHECKING:
     from bumper.edit.plan import Plan
 
 
-def summary_lines(plan: Plan, *, dry_run: bool) -> list[str]:
+def reference_lines(plan: Plan) -> list[str]:
     """``file:line  name  old → new`` per change (just the tag part when the name stays),
-    the skips with their reasons, warnings for unreadable files, and a total."""
-    lines = [f"warning: {problem} (file skipped)" for problem in plan.problems]
+    then the skips with their reasons."""
+    lines = []
     for change in plan.changes:
         old, new = change.old, change.new
         rest = new[len(change.name) :]
@@ -23,14 +23,26 @@ def summary_lines(plan: Plan, *, dry_run: bool) -> list[str]:
             old = old[len(change.name) :].lstrip(":") or "(untagged)"
             new = rest.lstrip(":")
         lines.append(f"{change.path}:{change.line}  {change.name}  {old} → {new}")
-    lines += [f"{s.path}:{s.line}  {s.name}  skipped: {s.reason}" for s in plan.skips]
+    return lines + [f"{s.path}:{s.line}  {s.name}  skipped: {s.reason}" for s in plan.skips]
+
+
+def count_line(plan: Plan, *, dry_run: bool) -> str | None:
+    """``changed N references in M files`` (None when nothing changes)."""
     changes = len(plan.changes)
-    if changes:
-        files = len(plan.changed_files)
-        verb = "would change" if dry_run else "changed"
-        lines.append(
-            f"{verb} {changes} reference{'s' * (changes != 1)} in {files} file{'s' * (files != 1)}"
-        )
+    if not changes:
+        return None
+    files = len(plan.changed_files)
+    verb = "would change" if dry_run else "changed"
+    return f"{verb} {changes} reference{'s' * (changes != 1)} in {files} file{'s' * (files != 1)}"
+
+
+def summary_lines(plan: Plan, *, dry_run: bool) -> list[str]:
+    """Warnings for unreadable files, the changes and skips, and a total."""
+    lines = [f"warning: {problem} (file skipped)" for problem in plan.problems]
+    lines += reference_lines(plan)
+    total = count_line(plan, dry_run=dry_run)
+    if total is not None:
+        lines.append(total)
     elif plan.skips:
         lines.append(f"nothing changed: {len(plan.skips)} reference(s) skipped")
     elif plan.matched:

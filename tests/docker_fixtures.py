@@ -226,3 +226,14 @@ def git(cwd: Path, *args: str) -> str:
         ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
+
+
+def run_image(client: Any, image: str, *command: str) -> str:
+    """Run a command in a container of ``image`` and return its output."""
+    container = client.create_container(image, list(command), network_disabled=True)
+    try:
+        client.start(container)
+        assert client.wait(container, timeout=60)["StatusCode"] == 0
+        return client.logs(container).decode()
+    finally:
+        client.remove_container(container, force=True)

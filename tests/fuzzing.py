@@ -1305,6 +1305,17 @@ def check_generated(gen: GenFile) -> dict[str, list[Any]]:
 
 
 @contextmanager
+def draw_case(
+    data: st.DataObject, **options: Any
+) -> tuple[list[GenFile], Bump, dict[str, dict[str, list[Any]]]]:
+    """A target, files naming it (``gen_files`` options), a bump, and what each file
+    loads to (checked to be its model in both loaders)."""
+    target = data.draw(targets(), label="target")
+    files = data.draw(gen_files(target, **options), label="files")
+    bump = data.draw(bumps(target), label="bump")
+    return files, bump, {gen.name: check_generated(gen) for gen in files}
+
+
 def tree(files: list[GenFile]) -> Iterator[Path]:
     """A temporary folder holding ``files`` (outside any git work tree)."""
     with tempfile.TemporaryDirectory(prefix="bumper-fuzz-") as name:

@@ -95,7 +95,46 @@ def _make_key_and_cert(folder: Path) -> tuple[Any, bytes]:
     return key, cert.public_bytes(serialization.Encoding.DER)
 
 
-class TokenIssuer:
+class _Server(ThreadingHTTPServer):
+    # The default backlog (5) drops the SYNs of a client opening 16 connections at once,
+    # and each dropped one costs a second: real registries queue far more.
+    request_queue_size = 128
+    daemon_threads = True
+
+
+class _LocalServer:
+    """An HTTP server on 127.0.0.1, in a daemon thread, that hands every request to
+    ``_handle``."""
+
+    server: ThreadingHTTPServer
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def _serve(self, methods: tuple[str, ...], *, keep_alive: bool = False) -> int:
+        """Start serving ``methods``; the port."""
+        owner = self
+        attributes: dict[str, Any] = {"log_message": lambda _handler, *_: None}
+        for method in methods:
+            attributes[f"do_{method}"] = lambda handler: owner._handle(handler)
+        if keep_alive:
+            attributes["protocol_version"] = "HTTP/1.1"
+            # Headers and body go out in separate writes: without this, Nagle's algorithm
+            # and delayed ACKs add ~40 ms to every answer on a kept-alive connection.
+            attributes["disable_nagle_algorithm"] = True
+        handler = type("Handler", (BaseHTTPRequestHandler,), attributes)
+        self.server = _Server(("127.0.0.1", 0), handler)
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self.server.server_address[1]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TokenIssuer(_LocalServer):
     """The realm of the token-auth registry: Basic credentials in, RS256 JWT out.
 
     ``pusher`` may pull and push everything, ``reader`` (also reached by POSTing
@@ -112,27 +151,7 @@ class TokenIssuer:
         self.answer = "token"
         self.requests: list[tuple[str | None, str]] = []
         self._lock = threading.Lock()
-        issuer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                issuer._handle(self)
-
-            def do_POST(self) -> None:
-                issuer._handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.url = f"http://127.0.0.1:{self._serve(('GET', 'POST'))}/token"
 
     def count(self, scope: str) -> int:
         with self._lock:
@@ -474,13 +493,6 @@ class Pusher:
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "upgrade"}
 
 
-class _Server(ThreadingHTTPServer):
-    # The default backlog (5) drops the SYNs of a client opening 16 connections at once,
-    # and each dropped one costs a second: real registries queue far more.
-    request_queue_size = 128
-    daemon_threads = True
-
-
 @dataclass
 class Fault:
     """Answer ``status`` (with ``headers``) instead of forwarding, ``times`` times, to
@@ -492,7 +504,7 @@ class Fault:
     times: int = 1
 
 
-class FaultProxy:
+class FaultProxy(_LocalServer):
     """A plain-HTTP proxy in front of ``upstream`` (host:port) that can misbehave.
 
     ``latency``: seconds added before each request is forwarded. ``faults``: queued
@@ -517,32 +529,7 @@ class FaultProxy:
         self.busy = 0.0
         self._flight = 0
         self._lock = threading.Lock()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in separate writes: without this, Nagle's algorithm
-            # and delayed ACKs add ~40 ms to every answer on a kept-alive connection.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy._handle(self)
-
-            def do_HEAD(self) -> None:
-                proxy._handle(self)
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.host = f"127.0.0.1:{self._serve(('GET', 'HEAD'), keep_alive=True)}"
 
     def requests_to(self, pattern: str) -> int:
         with self._lock:

@@ -38,6 +38,7 @@ from tests.docker_fixtures import (  # noqa: F401 (the *_fixture names register 
     git,
     missing,
     registry_fixture,
+    run_image,
     unique_repo,
 )
 
@@ -514,17 +515,6 @@ def builder_fixture(
     if kind == "sdk":
         missing("no BuildKit: neither docker buildx nor a docker CLI driving the engine's")
     return kind
-
-
-def run_image(client: Any, image: str, *command: str) -> str:
-    """Run a command in a container of ``image`` and return its output."""
-    container = client.create_container(image, list(command), network_disabled=True)
-    try:
-        client.start(container)
-        assert client.wait(container, timeout=60)["StatusCode"] == 0
-        return client.logs(container).decode()
-    finally:
-        client.remove_container(container, force=True)
 
 
 @pytest.mark.docker

@@ -48,6 +48,7 @@ from tests.docker_fixtures import (  # noqa: F401 (the *_fixture names register 
     docker_config_fixture,
     missing,
     registry_fixture,
+    run_image,
     unique_repo,
 )
 
@@ -512,16 +513,6 @@ def project(root: Path, dockerfile: str, files: dict[str, str] | None = None) ->
     for name, text in (files or {}).items():
         (root / name).write_text(text)
     return root
-
-
-def run_image(client: Any, image: str, *command: str) -> str:
-    container = client.create_container(image, list(command), network_disabled=True)
-    try:
-        client.start(container)
-        assert client.wait(container, timeout=60)["StatusCode"] == 0
-        return client.logs(container).decode()
-    finally:
-        client.remove_container(container, force=True)
 
 
 def _get(host: str, path: str) -> bytes:

@@ -21,14 +21,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzzing import (
-    bumps,
-    check_generated,
     cli,
+    draw_case,
     fuzz_settings,
-    gen_files,
     one_line_error,
     show,
-    targets,
     tree,
 )
 
@@ -46,11 +43,7 @@ def _tree_bytes(root: Path) -> dict[str, bytes]:
 @fuzz_settings(10, share=20)
 @given(data=st.data())
 def test_the_dry_run_patch_is_what_a_run_writes(data: st.DataObject) -> None:
-    target = data.draw(targets(), label="target")
-    files = data.draw(gen_files(target), label="files")
-    bump = data.draw(bumps(target), label="bump")
-    for gen in files:
-        check_generated(gen)
+    files, bump, _ = draw_case(data)
     context = f"set-image {bump.argument}\n{show(files)}"
     with tree(files) as dry_root, tempfile.TemporaryDirectory(prefix="bumper-fuzz-") as name:
         real_root = Path(name) / "real"

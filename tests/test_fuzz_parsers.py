@@ -16,14 +16,11 @@ from hypothesis import strategies as st
 
 from tests.fuzzing import (
     assert_no_internal_error,
-    bumps,
-    check_generated,
+    draw_case,
     fuzz_settings,
-    gen_files,
     named,
     pure_parser,
     show,
-    targets,
     tree,
 )
 
@@ -31,11 +28,7 @@ from tests.fuzzing import (
 @fuzz_settings(120)
 @given(data=st.data())
 def test_the_fallback_parser_plans_what_libyaml_plans(data: st.DataObject) -> None:
-    target = data.draw(targets(), label="target")
-    files = data.draw(gen_files(target), label="files")
-    bump = data.draw(bumps(target), label="bump")
-    for gen in files:
-        check_generated(gen)
+    files, bump, _ = draw_case(data)
     with tree(files) as root:
         fast = named(bump, root, files)
         with pure_parser():

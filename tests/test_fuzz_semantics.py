@@ -26,16 +26,13 @@ from bumper.errors import BumperError
 from tests.fuzzing import (
     LOADERS,
     LoadError,
-    bumps,
-    check_generated,
+    draw_case,
     expand,
     fuzz_settings,
-    gen_files,
     must_violations,
     relative,
     semantic_violations,
     show,
-    targets,
     tree,
 )
 
@@ -43,10 +40,7 @@ from tests.fuzzing import (
 @fuzz_settings(100)
 @given(data=st.data())
 def test_only_the_targeted_values_change(data: st.DataObject) -> None:
-    target = data.draw(targets(), label="target")
-    files = data.draw(gen_files(target, ci_files=True), label="files")
-    bump = data.draw(bumps(target), label="bump")
-    before = {gen.name: check_generated(gen) for gen in files}
+    files, bump, before = draw_case(data, ci_files=True)
     context = f"set-image {bump.argument}\n{show(files)}"
     with tree(files) as root:
         try:

@@ -25,7 +25,7 @@ from tests.fuzzing import (
     break_file,
     bumps,
     canonical,
-    check_generated,
+    draw_case,
     fuzz_settings,
     gen_files,
     named,
@@ -41,11 +41,7 @@ from tests.fuzzing import (
 @fuzz_settings(120)
 @given(data=st.data())
 def test_a_walk_plans_what_naming_each_file_plans(data: st.DataObject) -> None:
-    target = data.draw(targets(), label="target")
-    files = data.draw(gen_files(target), label="files")
-    bump = data.draw(bumps(target), label="bump")
-    for gen in files:
-        check_generated(gen)
+    files, bump, _ = draw_case(data)
     with tree(files) as root:
         walk = walked(bump, root)
         each = named(bump, root, files)

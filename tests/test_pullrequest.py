@@ -534,7 +534,7 @@ def test_pull_request_mode_commits_through_the_api_by_default(
     fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bumper.delivery.modes import deliver
-    from bumper.release import Bump
+    from bumper.pipeline import Bump
 
     bump = Bump(["ghcr.io/acme/app:1.1.0"], ["k8s"], relative_to_root=True)
     request = DeliveryRequest(pull_request=PullRequestOptions(), repo=REPO)

@@ -49,3 +49,20 @@ def test_the_library_example_runs(
     ).stdout
     assert "Bumped-Image: ghcr.io/acme/api:2.0.0" in log
     assert "Bumped-Image: ghcr.io/acme/worker:2.0.0" in log
+
+
+def test_every_library_name_is_what_it_says_after_every_module_is_loaded() -> None:
+    """A submodule named like an API function would replace it once imported."""
+    import importlib
+    import pkgutil
+
+    import bumper
+
+    for module in pkgutil.walk_packages(bumper.__path__, "bumper."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    for name in bumper.__all__:
+        if name == "__version__":
+            continue
+        module, attribute = bumper._LAZY[name]
+        assert getattr(bumper, name) is getattr(importlib.import_module(module), attribute), name

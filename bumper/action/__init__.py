@@ -1,7 +1,7 @@
 """The GitHub Actions runtime behind ``uses: acme/bumper@v1``.
 
 :func:`run` reads the inputs (:mod:`.inputs`), stops early when the run was caused by
-bumper's own commit, runs the release pipeline (:func:`bumper.release.run`: build and
+bumper's own commit, runs the release pipeline (:func:`bumper.pipeline.run`: build and
 push unless ``build: false``, bump, deliver), then talks back to the runner
 (:mod:`.runner`): outputs, a job summary (:mod:`.summary`), masks, groups and
 annotations. Everything else is the library's.
@@ -27,8 +27,8 @@ from bumper.delivery.loopguard import check_github_event
 from bumper.edit.reference import valid_digest
 from bumper.errors import BumperError
 from bumper.lifecycle import promote_request, rollback_guard, rollback_request
-from bumper.release import PlanOptions, ReleaseRequest, ReleaseResult, deliver_updates
-from bumper.release import run as run_pipeline
+from bumper.pipeline import PlanOptions, ReleaseRequest, ReleaseResult, deliver_updates
+from bumper.pipeline import run as run_pipeline
 from bumper.render import print_summary
 
 __all__ = [

@@ -351,16 +351,16 @@ def release_command(
     digest written is the one the registry reports for the pushed tag. With --commit,
     --push, --repo or --pull-request the change is landed in git, as set-image does.
     """
-    from bumper import release
+    from bumper import pipeline
     from bumper.render import print_summary
 
     delivery = delivery_request(split_delivery(params))
     build = _request(params, push=True)
-    result = release.run(
-        release.ReleaseRequest(
+    result = pipeline.run(
+        pipeline.ReleaseRequest(
             targets=[f"{build.options.image}:{build.options.tag}"],
             paths=list(paths) or ["."],
-            plan=release.PlanOptions(allow_downgrade, allow_missing, include, exclude),
+            plan=pipeline.PlanOptions(allow_downgrade, allow_missing, include, exclude),
             delivery=delivery,
             build=build.options,
             context=build.context,

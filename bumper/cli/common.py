@@ -120,6 +120,28 @@ def echo_json(document: Any, indent: int | None = 2) -> None:
     click.echo(json.dumps(document, indent=indent, ensure_ascii=encoding != "utf8"))
 
 
+def report_release(result: Any, output: str, *, dry_run: bool, show_diff: bool) -> None:
+    """Print a pipeline's result as every editing command does: the diff (with
+    --dry-run/--diff) and the summary, or one JSON document."""
+    from bumper.render import print_summary
+
+    plan = result.plan
+    diff = plan.diff() if plan is not None and (dry_run or show_diff) else None
+    with whole_lines():
+        if output == "json":
+            document = result.to_dict()
+            if diff is not None:
+                document["diff"] = diff
+            echo_json(document)
+            return
+        if diff:
+            click.echo(diff, nl=False)
+        if plan is not None:
+            print_summary(plan, dry_run=dry_run)
+        if result.delivery is not None:
+            click.echo(result.delivery.summary(), err=True)
+
+
 path_argument = click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
 include_option = click.option(
     "--include",

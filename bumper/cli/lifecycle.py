@@ -16,8 +16,8 @@ from bumper.cli.common import (
     one_line_errors,
     output_option,
     path_argument,
+    report_release,
     split_delivery,
-    whole_lines,
 )
 from bumper.errors import UsageError
 
@@ -36,25 +36,9 @@ def _preview_options(func: Any) -> Any:
 
 def _run(request: Any, output: str, dry_run: bool, show_diff: bool) -> None:
     """Run the pipeline and report as set-image does."""
-    from bumper import release
-    from bumper.render import print_summary
+    from bumper import pipeline
 
-    result = release.run(request)
-    plan = result.plan
-    diff = plan.diff() if plan is not None and (dry_run or show_diff) else None
-    with whole_lines():
-        if output == "json":
-            document = result.to_dict()
-            if diff is not None:
-                document["diff"] = diff
-            echo_json(document)
-            return
-        if diff:
-            click.echo(diff, nl=False)
-        if plan is not None:
-            print_summary(plan, dry_run=dry_run)
-        if result.delivery is not None:
-            click.echo(result.delivery.summary(), err=True)
+    report_release(pipeline.run(request), output, dry_run=dry_run, show_diff=show_diff)
 
 
 @click.command("promote")

@@ -422,7 +422,7 @@ def _deliver_updates(
     output: str,
 ) -> None:
     """Land the updates and say what happened."""
-    from bumper.release import deliver_updates
+    from bumper.pipeline import deliver_updates
 
     decision, results = deliver_updates(decide, paths, request)
     if decision.failures:
@@ -467,24 +467,10 @@ def _report_failures(decision: UpdateDecision, output: str, *, written: bool) ->
 
 
 def _update_lines(decision: UpdateDecision, plan: Plan, *, dry_run: bool) -> list[str]:
+    from bumper.render import count_line, reference_lines
+
     lines = [f"warning: {p} (file skipped)" for p in decision.problems]
-    for change in plan.changes:
-        old, new = change.old, change.new
-        rest = new[len(change.name) :]
-        if new.startswith(change.name) and rest[:1] in (":", "@"):
-            # The name stays: show only what changes after it.
-            old = old[len(change.name) :].lstrip(":") or "(untagged)"
-            new = rest.lstrip(":")
-        lines.append(f"{change.path}:{change.line}  {change.name}  {old} → {new}")
-    lines += [f"{s.path}:{s.line}  {s.name}  skipped: {s.reason}" for s in plan.skips]
+    lines += reference_lines(plan)
     lines += [_note_line(note) for note in decision.notes]
-    count = len(plan.changes)
-    if count:
-        files = len(plan.changed_files)
-        verb = "would change" if dry_run else "changed"
-        lines.append(
-            f"{verb} {count} reference{'s' * (count != 1)} in {files} file{'s' * (files != 1)}"
-        )
-    else:
-        lines.append("nothing to update")
+    lines.append(count_line(plan, dry_run=dry_run) or "nothing to update")
     return lines

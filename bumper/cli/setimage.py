@@ -17,8 +17,8 @@ from bumper.cli.common import (
     output_option,
     path_argument,
     plan_options,
+    report_release,
     split_delivery,
-    whole_lines,
 )
 from bumper.errors import UsageError
 
@@ -107,8 +107,7 @@ def set_image(
 
     With --commit, --push, --repo or --pull-request the change is also landed in git.
     """
-    from bumper import lifecycle, release
-    from bumper.render import print_summary
+    from bumper import lifecycle, pipeline
 
     given = split_delivery(params)
     request = delivery_request(given)
@@ -117,10 +116,10 @@ def set_image(
     targets = [image, *read_images(more_images, images_from)]
     if group is not None and len(targets) == 1:
         raise UsageError("--group names a grouped bump: give more images with --image")
-    run = release.ReleaseRequest(
+    run = pipeline.ReleaseRequest(
         targets=targets,
         paths=list(paths) or ["."],
-        plan=release.PlanOptions(allow_downgrade, allow_missing, include, exclude),
+        plan=pipeline.PlanOptions(allow_downgrade, allow_missing, include, exclude),
         delivery=request,
         dry_run=dry_run,
         pin_digest=pin_digest,
@@ -130,22 +129,7 @@ def set_image(
         description=_group_description(targets),
         guard=lifecycle.rollback_guard(bool(given.get("force"))),
     )
-    result = release.run(run)
-    plan = result.plan
-    diff = plan.diff() if plan is not None and (dry_run or show_diff) else None
-    with whole_lines():
-        if output == "json":
-            document = result.to_dict()
-            if diff is not None:
-                document["diff"] = diff
-            echo_json(document)
-            return
-        if diff:
-            click.echo(diff, nl=False)
-        if plan is not None:
-            print_summary(plan, dry_run=dry_run)
-        if result.delivery is not None:
-            click.echo(result.delivery.summary(), err=True)
+    report_release(pipeline.run(run), output, dry_run=dry_run, show_diff=show_diff)
 
 
 @click.command("images")

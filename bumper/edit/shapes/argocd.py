@@ -9,15 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from bumper.edit.reference import format_reference, try_parse_reference
-from bumper.edit.shapes.site import (
-    Edit,
-    Site,
-    Wanted,
-    block_line,
-    replace_block_line,
-    replace_scalar,
-)
+from bumper.edit.reference import try_parse_reference
+from bumper.edit.shapes.image_string import ImageStringSite
+from bumper.edit.shapes.site import Site, block_line
 from bumper.edit.yamltext import Document, Mapping, Node, Scalar, Sequence
 
 KINDS = ("Application", "ApplicationSet")
@@ -25,38 +19,16 @@ KINDS = ("Application", "ApplicationSet")
 VALUE_KEYS: frozenset[str] = frozenset()
 
 
-class ArgoImageSite(Site):
-    shape = "argocd"
+class ArgoImageSite(ImageStringSite):
+    """One entry: ``[ALIAS=]`` kept, the reference after it rewritten."""
 
     def __init__(
         self, image: str, scalar: Scalar, alias: str | None, holder: Sequence, index: int
     ) -> None:
         ref = try_parse_reference(image)
         assert ref is not None
-        super().__init__(scalar.start, ref.name, ref.tag, ref.digest)
-        self.scalar = scalar
-        self.alias = alias
-        self.holder = holder
-        self.index = index
-
-    def edits(self, text: str, wanted: Wanted) -> list[Edit]:
-        value = format_reference(wanted.name, wanted.tag, wanted.digest)
-        if self.alias is not None:
-            value = f"{self.alias}={value}"
-        if self.scalar.style in ("|", ">"):
-            edit = replace_block_line(text, self.scalar, value)
-            assert edit is not None  # checked when the site was made
-            return [edit]
-        return [replace_scalar(text, self.scalar, value)]
-
-    def scalars(self) -> list[Scalar]:
-        return [self.scalar]
-
-    def holders(self) -> list[Node]:
-        return [self.holder]
-
-    def reads(self) -> list[tuple[Node, str | int]]:
-        return [(self.holder, self.index)]
+        prefix = f"{alias}=" if alias is not None else ""
+        super().__init__(scalar, "argocd", holder, index, (ref.name, ref.tag, ref.digest), prefix)
 
 
 def _sources(doc: Document, spec: Node | None) -> Iterator[Mapping]:

@@ -28,7 +28,8 @@ PLACEHOLDER = re.compile(r"\{\{|\$\{|\$[A-Za-z_]")
 
 
 class ImageStringSite(Site):
-    """The whole reference in one scalar; edits rewrite that scalar only."""
+    """The whole reference in one scalar (after a ``prefix`` such as Argo CD's
+    ``alias=``); edits rewrite that scalar only."""
 
     shape = "image"
 
@@ -39,15 +40,17 @@ class ImageStringSite(Site):
         holder: Node,
         key: str | int,
         parts: tuple[str, str | None, str | None],
+        prefix: str = "",
     ) -> None:
         super().__init__(scalar.start, *parts)
         self.scalar = scalar
         self.shape = shape
         self.holder = holder
         self.key = key
+        self.prefix = prefix
 
     def edits(self, text: str, wanted: Wanted) -> list[Edit]:
-        value = format_reference(wanted.name, wanted.tag, wanted.digest)
+        value = self.prefix + format_reference(wanted.name, wanted.tag, wanted.digest)
         if self.scalar.style in ("|", ">"):
             edit = replace_block_line(text, self.scalar, value)
             assert edit is not None  # checked when the site was made
