@@ -5,8 +5,10 @@ When one change renames an image both in a base (a Deployment, or the base's own
 entry) and in an overlay's entry, adding ``newName`` to the overlay entry is not
 enough: its ``name`` no longer matches the renamed base, so the entry silently stops
 applying (its tag or digest is lost in the render). Such an entry follows its base: its
-``name`` is renamed too. An entry whose base is not renamed in the change (a remote
-base, a base outside the paths) keeps its ``name`` and gets ``newName``.
+``name`` is renamed too. An entry whose base is not renamed in the change (a base
+outside the paths) keeps its ``name`` and gets ``newName``. When only part of what it
+builds from is renamed (a reference bumper skipped, a remote base next to a local one),
+no ``name`` matches everything: the entry is left alone, with that reason.
 """
 
 from __future__ import annotations
@@ -52,11 +54,12 @@ def _kustomization_in(folder: Path) -> Path | None:
     return None
 
 
-def builds_from(kustomization: Path, text: str) -> set[Path]:
+def builds_from(kustomization: Path, text: str) -> tuple[set[Path], bool]:
     """Every local file (resolved) the kustomization at ``kustomization`` builds from,
-    through folders that hold a kustomization of their own. Remote bases are not files
-    here; a folder or file that cannot be read is left out."""
+    through folders that hold a kustomization of their own (a folder or file that cannot
+    be read is left out), and whether it also builds from a remote base."""
     files: set[Path] = set()
+    remote = False
     seen: set[Path] = set()
     pending = [(kustomization.resolve(), text, 0)]
     while pending:
@@ -66,6 +69,7 @@ def builds_from(kustomization: Path, text: str) -> set[Path]:
         seen.add(path)
         for entry in _entries(body):
             if "://" in entry or entry.startswith(("git@", "github.com/")):
+                remote = True
                 continue
             target = (path.parent / entry).resolve()
             if target.is_file():
@@ -80,4 +84,4 @@ def builds_from(kustomization: Path, text: str) -> set[Path]:
                 except (OSError, FileError):
                     continue
                 pending.append((inner.resolve(), inner_text, depth + 1))
-    return files
+    return files, remote

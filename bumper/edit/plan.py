@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -339,12 +339,16 @@ class _FilePlanner:
     """
 
     def __init__(
-        self, parsed: ParsedFile, target: Target, allow_downgrade: bool, follow: bool = False
+        self,
+        parsed: ParsedFile,
+        target: Target,
+        allow_downgrade: bool,
+        overlays: Mapping[str, str | None] | None = None,
     ) -> None:
         self.parsed = parsed
         self.target = target
         self.allow_downgrade = allow_downgrade
-        self.follow = follow
+        self.overlays = overlays or {}
         self.text = parsed.text.text
         self.plan = FilePlan(parsed.source, parsed.data, parsed.text, self.text)
         self.lines = LineIndex(self.text)
@@ -366,10 +370,16 @@ class _FilePlanner:
         }
         if any(doc.aliases for doc in self.parsed.documents):
             self.readers = Readers(self.parsed.documents)
-        if self.follow:
+        if canonical in self.overlays:
+            # Entries matching a base renamed in this change (bumper.edit.overlays).
+            held = self.overlays[canonical]
             for site in mine:
-                if isinstance(site, KustomizeEntrySite):
-                    site.follow_base = canonical_name(site.matches) == canonical
+                if (
+                    isinstance(site, KustomizeEntrySite)
+                    and canonical_name(site.matches) == canonical
+                ):
+                    site.follow_base = held is None
+                    site.problem = site.problem or held
         decisions = [self.decide(site) for site in mine]
         if self.readers is not None or len(decisions) > 1:
             self.settle(decisions)
@@ -674,12 +684,14 @@ def _plan_file(
     allow_downgrade: bool,
     prefilter: AnyOf,
     scope: Scope | None = None,
-    follow: Collection[str] = (),
+    overlays: Mapping[str, str | None] | None = None,
 ) -> FilePlan | Problem | None:
     """Plan one file; None when it holds no reference to any target. Several targets are
     planned in turn, each on the text the previous ones left (with ``scope``, each only
-    in the files it names for that target). ``follow``: the renamed images (canonical
-    names) whose kustomize entries here must rename their ``name`` with their base."""
+    in the files it names for that target). ``overlays``: for renamed images (canonical
+    names), None when this kustomization's entries rename their ``name`` with their
+    base, else the reason they are left alone."""
+    overlays = overlays or {}
     if scope is not None:
         targets = [t for t, files in zip(targets, scope, strict=True) if source.display in files]
         if not targets:
@@ -689,14 +701,13 @@ def _plan_file(
     if not isinstance(parsed, ParsedFile):
         return parsed
     if len(targets) == 1:
-        follows = targets[0].canonical in follow
-        result = _FilePlanner(parsed, targets[0], allow_downgrade, follows).run()
+        result = _FilePlanner(parsed, targets[0], allow_downgrade, overlays).run()
         if isinstance(result, FilePlan):
             result.matched = {targets[0].canonical: _count(result)}
         return result
     combined = FilePlan(source, parsed.data, parsed.text, parsed.text.text)
     for target in targets:
-        result = _FilePlanner(parsed, target, allow_downgrade, target.canonical in follow).run()
+        result = _FilePlanner(parsed, target, allow_downgrade, overlays).run()
         if isinstance(result, Problem):
             return result
         if result is None:
@@ -815,8 +826,10 @@ def _follow_renamed_bases(
     allow_downgrade: bool,
     scope: Scope | None,
 ) -> list[FilePlan]:
-    """Plan again, with their entries following, the kustomizations that build from a
-    file in which the same change renames the image (see ``bumper.edit.overlays``)."""
+    """Plan again the kustomizations that build from a file in which the same change
+    renames the image: their entries follow the base, or, when part of what they build
+    from keeps the old name (a skipped reference, a remote base), are left alone with
+    that reason (see ``bumper.edit.overlays``)."""
     from bumper.edit.overlays import builds_from
 
     moved = {
@@ -825,30 +838,42 @@ def _follow_renamed_bases(
         if t.new_name is not None and canonical_name(t.new_name) != t.canonical
     }
     renamed: dict[str, set[Path]] = {}
+    kept: dict[str, dict[Path, str]] = {}  # old names still read there (skipped references)
     for plan in files:
+        where = plan.source.path.resolve()
         for change in plan.changes:
             if canonical_name(change.name) in moved:
-                renamed.setdefault(canonical_name(change.name), set()).add(
-                    plan.source.path.resolve()
-                )
+                renamed.setdefault(canonical_name(change.name), set()).add(where)
+        for skip in plan.skips:
+            if canonical_name(skip.name) in moved and skip.shape != "kustomize":
+                kept.setdefault(canonical_name(skip.name), {})[where] = f"{skip.path}:{skip.line}"
     if not renamed:
         return files
     result: list[FilePlan] = []
     for plan in files:
-        entries = {canonical_name(c.name) for c in plan.changes if c.shape == "kustomize"} & set(
-            renamed
-        )
-        follow: set[str] = set()
-        if entries:
+        entries = {canonical_name(c.name) for c in plan.changes if c.shape == "kustomize"}
+        rules: dict[str, str | None] = {}
+        if entries & set(renamed):
             own = plan.source.path.resolve()
-            sources = builds_from(plan.source.path, plan.text.text)
-            follow = {name for name in entries if (renamed[name] - {own}) & sources}
-        if not follow:
+            sources, remote = builds_from(plan.source.path, plan.text.text)
+            for name in entries & set(renamed):
+                if not (renamed[name] - {own}) & sources:
+                    continue
+                left = [
+                    place for path, place in kept.get(name, {}).items() if path in sources | {own}
+                ]
+                if left or remote:
+                    rest = left[0] if left else "a remote base"
+                    rules[name] = (
+                        "renamed in only part of what this kustomization builds from (not at "
+                        f"{rest}): either name would leave part unmatched; edit it by hand"
+                    )
+                else:
+                    rules[name] = None
+        if not rules:
             result.append(plan)
             continue
-        again = _plan_file(
-            plan.source, targets, allow_downgrade, AnyOf(targets), scope, frozenset(follow)
-        )
+        again = _plan_file(plan.source, targets, allow_downgrade, AnyOf(targets), scope, rules)
         assert isinstance(again, FilePlan)
         result.append(again)
     return result
