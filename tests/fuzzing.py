@@ -1299,12 +1299,6 @@ def check_generated(gen: GenFile) -> dict[str, list[Any]]:
     return loaded
 
 
-# ---------------------------------------------------------------------------------------
-# Running the engine
-# ---------------------------------------------------------------------------------------
-
-
-@contextmanager
 def draw_case(
     data: st.DataObject, **options: Any
 ) -> tuple[list[GenFile], Bump, dict[str, dict[str, list[Any]]]]:
@@ -1316,6 +1310,12 @@ def draw_case(
     return files, bump, {gen.name: check_generated(gen) for gen in files}
 
 
+# ---------------------------------------------------------------------------------------
+# Running the engine
+# ---------------------------------------------------------------------------------------
+
+
+@contextmanager
 def tree(files: list[GenFile]) -> Iterator[Path]:
     """A temporary folder holding ``files`` (outside any git work tree)."""
     with tempfile.TemporaryDirectory(prefix="bumper-fuzz-") as name:

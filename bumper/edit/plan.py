@@ -6,7 +6,6 @@ the changed files atomically, all of them or, when the plan holds an error, none
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -34,6 +33,7 @@ from bumper.edit.files import (
     write_all_atomic,
 )
 from bumper.edit.nonmanifest import config_by_content, refusal
+from bumper.edit.patch import unified_diff
 from bumper.edit.prefilter import Prefilter
 from bumper.edit.reference import canonical_name, format_reference, try_parse_reference
 from bumper.edit.shapes import Edit, Meaning, Site, Wanted, find_sites, skipped_key
@@ -183,7 +183,7 @@ class Plan:
             name = plan.source.display
             # A byte-order mark is the file's first character to git: the patch keeps it.
             bom = "\ufeff" if plan.text.bom else ""
-            for line in difflib.unified_diff(
+            for line in unified_diff(
                 _git_lines(bom + plan.text.text),
                 _git_lines(bom + plan.updated),
                 fromfile=f"a/{name.lstrip('/')}",
@@ -432,13 +432,17 @@ class _FilePlanner:
         """Leave alone every reference whose edits clash with another's, or would change
         a reference that is left alone or already right; repeated until nothing moves
         (a reference left alone may in turn hold back another's edit)."""
+        readers: dict[tuple[int, Key], list[_Decision]] = {}
+        if self.readers is not None:
+            for decision in decisions:
+                for holder, key in decision.site.reads():
+                    readers.setdefault((id(holder), key), []).append(decision)
         moved = True
         while moved:
             moved = False
+            clashes = self.clashes(decisions, readers)
             for decision in decisions:
-                if not decision.editing:
-                    continue
-                reason = self.clash(decision, decisions)
+                reason = clashes.get(id(decision))
                 if reason is None:
                     continue
                 moved = True
@@ -453,37 +457,54 @@ class _FilePlanner:
                 else:
                     decision.reason = reason
 
-    def clash(self, decision: _Decision, decisions: list[_Decision]) -> str | None:
-        """Why the decision's edits cannot be made alongside the others, or None."""
-        for other in decisions:
-            if other is decision:
+    def clashes(
+        self, decisions: list[_Decision], readers: dict[tuple[int, Key], list[_Decision]]
+    ) -> dict[int, str]:
+        """Why each editing decision (by id) cannot be made alongside the others: two
+        different edits of the same text, or an edit of a value another reference reads
+        that this one does not plan too."""
+        editing = [d for d in decisions if d.editing]
+        found: dict[int, str] = {}
+        # Different edits of the same text (or insertions at one point): a sweep in order.
+        spans = sorted(
+            ((e.start, e.end, n, e) for n, d in enumerate(editing) for e in d.edits),
+            key=lambda span: (span[0], span[1]),
+        )
+        open_spans: list[tuple[int, int, int, Edit]] = []
+        for span in spans:
+            open_spans = [o for o in open_spans if o[1] > span[0] or o[1] == o[0] == span[0]]
+            for other in open_spans:
+                if other[2] != span[2] and other[3] != span[3] and _overlap(other[3], span[3]):
+                    found[id(editing[other[2]])] = found[id(editing[span[2]])] = SHARED_CONFLICT
+            open_spans.append(span)
+        if self.readers is None:
+            return found
+        for decision in editing:
+            if id(decision) in found:
                 continue
-            if other.editing:
-                for edit in decision.edits:
-                    if edit in other.edits:
-                        continue
-                    if any(_overlap(edit, theirs) for theirs in other.edits if theirs != edit):
-                        return SHARED_CONFLICT
-            if self.readers is None:
-                continue
-            theirs = {(id(holder), key) for holder, key in other.site.reads()}
-            if other.editing:
-                # A key the other reference adds to its own map overrides a merged one.
-                theirs -= {
-                    (id(m.node), m.key)
-                    for e in other.edits
-                    for m in e.meanings
-                    if m.action == "insert"
-                }
             for edit in decision.edits:
-                if other.editing and edit in other.edits:
+                reason = self._changes_another(decision, edit, readers)
+                if reason is not None:
+                    found[id(decision)] = reason
+                    break
+        return found
+
+    def _changes_another(
+        self, decision: _Decision, edit: Edit, readers: dict[tuple[int, Key], list[_Decision]]
+    ) -> str | None:
+        for place in self.places(edit):
+            for other in readers.get(place, []):
+                if other is decision:
                     continue
-                if theirs & self.places(edit):
-                    line = self.lines.locate(other.site.offset)[0]
-                    if other.editing:
-                        return SHARED_CONFLICT
-                    state = "already at the target" if other.unchanged else "left alone"
-                    return f"shares an anchored value with the reference at line {line}, {state}"
+                if other.editing:
+                    if edit in other.edits or place in _own_inserts(other):
+                        # The same edit, or a key the other adds to its own map (which
+                        # overrides a merged one).
+                        continue
+                    return SHARED_CONFLICT
+                line = self.lines.locate(other.site.offset)[0]
+                state = "already at the target" if other.unchanged else "left alone"
+                return f"shares an anchored value with the reference at line {line}, {state}"
         return None
 
     def places(self, edit: Edit) -> set[tuple[int, Key]]:
@@ -647,6 +668,11 @@ class _FilePlanner:
                 f"{display}: internal error, the edited file does not hold "
                 f"{sorted(expected - found)[0]}; nothing written"
             )
+
+
+def _own_inserts(decision: _Decision) -> set[tuple[int, Key]]:
+    """(map, key) of every key the decision adds to a map."""
+    return {(id(m.node), m.key) for e in decision.edits for m in e.meanings if m.action == "insert"}
 
 
 def _overlap(edit: Edit, other: Edit) -> bool:

@@ -410,6 +410,10 @@ _DOCUMENT_START = re.compile(r"^---(?=[ \t\r\n]|$)", re.MULTILINE)
 _HEAD = re.compile(r"(?:[ \t]*(?:[%#][^\r\n]*)?(?:\r\n|\r|\n))*")
 
 
+# Above this many documents that may hold the image, the whole stream is parsed at once.
+MAX_PIECES = 4
+
+
 def parse_documents_matching(
     text: str, wanted: Callable[[str, int, int], bool]
 ) -> tuple[list[Document], list[int] | None]:
@@ -431,12 +435,18 @@ def parse_documents_matching(
         starts.insert(0, 0)
     if len(starts) < 3:
         return parse_text(text), None
+    bounds = [*starts, len(text)]
+    kept = [
+        (index, begin, end)
+        for index, (begin, end) in enumerate(itertools.pairwise(bounds))
+        if wanted(text, begin, end)
+    ]
+    if len(kept) > MAX_PIECES:
+        # Each piece costs the length of the text before it: many are dearer than one parse.
+        return parse_text(text), None
     documents: list[Document] = []
     indices: list[int] = []
-    bounds = [*starts, len(text)]
-    for index, (begin, end) in enumerate(itertools.pairwise(bounds)):
-        if not wanted(text, begin, end):
-            continue
+    for index, begin, end in kept:
         prefix = text[:begin]
         breaks = "".join(m.group() for m in LINE_BREAK.finditer(prefix))
         piece = " " * (begin - len(breaks)) + breaks + text[begin:end]
