@@ -37,8 +37,9 @@ def count_line(plan: Plan, *, dry_run: bool) -> str | None:
 
 
 def summary_lines(plan: Plan, *, dry_run: bool) -> list[str]:
-    """Warnings for unreadable files, the changes and skips, and a total."""
+    """Warnings for unreadable files, notes, the changes and skips, and a total."""
     lines = [f"warning: {problem} (file skipped)" for problem in plan.problems]
+    lines += plan.notes
     lines += reference_lines(plan)
     total = count_line(plan, dry_run=dry_run)
     if total is not None:

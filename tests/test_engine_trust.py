@@ -339,6 +339,13 @@ BYTES: list[tuple[str, str, str, str, str | None]] = [
         "acme/app:1.1.0",
         "appVersion: &v 1.1.0\nimage:\n  repository: acme/app\n  tag: *v\n",
     ),
+    (
+        "removed-anchor-read-only-by-a-pair-removed-too",
+        "kustomization.yaml",
+        "images:\n- name: acme/app\n  newTag: &a 1.0.0\n- name: acme/app\n  newTag: *a\n",
+        f"acme/app@{D2}",
+        f"images:\n- name: acme/app\n  digest: {D2}\n- name: acme/app\n  digest: {D2}\n",
+    ),
     # "Also fix": a null repository is no image named null
     (
         "null-repository",
@@ -468,6 +475,15 @@ SKIPPED: list[tuple[str, str, str, str, str]] = [
         f"nginx@{D2}",
         "its newTag would be removed, but its anchor &b is read again at line 5",
     ),
+    (
+        "removed-value-anchors-an-alias-in-a-reference-left-alone",
+        "kustomization.yaml",
+        "images:\n- name: nginx\n  newTag: &b '1.0'\n- name: nginx\n  newTag: *b\n"
+        "  digest: '{{ .digest }}'\n",
+        f"nginx@{D2}",
+        "kustomization.yaml:3  nginx  skipped: its newTag would be removed, but its anchor &b "
+        "is read again at line 5",
+    ),
     # 5b. maps that are not image maps
     (
         "custom-resource-spec-with-a-repository",
@@ -591,6 +607,14 @@ PATCHED_BY_A_STRING = (
             "ghcr.io/acme/app:1.0.0",  # as before: the patch naming the old image is skipped
             id="a-patch-keeps-the-old-name-the-entry-is-left-alone",
         ),
+        pytest.param(
+            "resources:\n- ../base\n- https://github.com/acme/base?ref=v1\nimages:\n"
+            "- name: ghcr.io/acme/app\n  newTag: 0.9.0\n",
+            "resources:\n- ../base\n- https://github.com/acme/base?ref=v1\nimages:\n"
+            "- name: ghcr.io/acme/app\n  newTag: 0.9.0\n",
+            None,
+            id="local-and-remote-bases-the-entry-is-left-alone",
+        ),
     ],
 )
 def test_a_rename_keeps_overlay_entries_matching_their_base(
@@ -601,7 +625,8 @@ def test_a_rename_keeps_overlay_entries_matching_their_base(
     rendered: str | None,
 ) -> None:
     """A rename of a base and an overlay in one change: the overlay's entry must still
-    match the (renamed) base, or kustomize drops its tag and digest."""
+    match the (renamed) base, or kustomize drops its tag and digest. A rerun, which finds
+    the base already renamed, decides the same: it changes nothing."""
     write_tree(
         tmp_path,
         {
@@ -615,6 +640,15 @@ def test_a_rename_keeps_overlay_entries_matching_their_base(
     )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "overlay/kustomization.yaml").read_text() == after
+    if after == overlay:
+        assert "skipped: renamed in only part of what this kustomization builds from" in (
+            result.stderr
+        )
+    again = run_bumper(
+        "set-image", "ghcr.io/acme/app=registry.example.com/acme/renamed:1.0.0", ".", "-o", "json"
+    )
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["changed"] is False
     kubectl = shutil.which("kubectl")
     if kubectl is None or rendered is None:
         return
@@ -953,6 +987,34 @@ def test_images_and_set_image_agree_on_the_line(
     skips = {(s["file"], s["line"]) for s in bumped["skipped"]}
     assert {(i["file"], i["line"]) for i in listed} == changes | skips
     assert ("values.yaml", 4) in skips  # the downgrade is reported where the tag is
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "lines"),
+    [
+        (
+            "kustomization.yaml",
+            "images:\n- name: acme/app\n  newTag: &t 1.0.0\n- name: acme/app\n"
+            "  newName: acme/app\n  newTag: *t\n",
+            [3, 6],
+        ),
+        (
+            "values.yaml",
+            "a:\n  image:\n    repository: acme/app\n    tag: &t 1.0.0\nb:\n  image:\n"
+            "    repository: acme/app\n    tag: *t\n",
+            [4, 8],
+        ),
+        ("pod.yaml", "x-app: &i acme/app:1.0.0\nspec:\n  containers:\n  - image: *i\n", [4]),
+    ],
+)
+def test_a_reference_read_through_an_alias_is_reported_where_the_alias_is(
+    run_bumper: Callable[..., Result], tmp_path: Path, name: str, text: str, lines: list[int]
+) -> None:
+    write_tree(tmp_path, {name: text})
+    listed = json.loads(run_bumper("images", ".", "--output", "json").stdout)["images"]
+    bumped = json.loads(run_bumper("set-image", "acme/app:2.0.0", ".", "--output", "json").stdout)
+    assert [c["line"] for c in bumped["changes"]] == lines
+    assert sorted(i["line"] for i in listed) == lines
 
 
 def test_placeholders_are_listed_with_a_note(

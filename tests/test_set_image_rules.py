@@ -6,6 +6,7 @@ expected afterwards (``None``: the file must stay byte-identical and exit 0).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -595,3 +596,45 @@ def test_rerun_is_a_no_op(run_bumper: Callable[..., Result], tmp_path: Path) -> 
     assert second.exit_code == 0
     assert '"changed": false' in second.stdout
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == snapshot
+
+
+RENAMED = "registry.example.com/team/app"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_a_rename_run_again_is_a_no_op_and_the_next_release_lands(
+    run_bumper: Callable[..., Result], tmp_path: Path, case: tuple[str, ...]
+) -> None:
+    """A rerun of OLD=NEW:TAG finds only NEW once the first run renamed every reference:
+    it is already up to date, and the next release with the same OLD=NEW argument sets
+    NEW's tag, as ``set-image NEW:TAG`` would. References the first run skipped keep
+    the old name: the rerun skips them again."""
+    write_tree(tmp_path, {case[1]: case[2]})
+    rename = f"ghcr.io/acme/app={RENAMED}:9.9.9"
+    first = run_bumper("set-image", rename, ".", "--allow-missing", "--output", "json")
+    assert first.exit_code == 0, first.stderr
+    snapshot = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    again = run_bumper("set-image", rename, ".", "--allow-missing", "--output", "json")
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["changed"] is False
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == snapshot
+    renamed_all = json.loads(first.stdout)["changes"] and not json.loads(first.stdout)["skipped"]
+    note = f"ghcr.io/acme/app: no reference left, already renamed to {RENAMED}"
+    assert json.loads(again.stdout)["notes"] == ([note] if renamed_all else [])
+    if renamed_all:
+        later = run_bumper("set-image", rename.replace("9.9.9", "9.9.10"), ".", "--dry-run")
+        plain = run_bumper("set-image", f"{RENAMED}:9.9.10", ".", "--dry-run")
+        assert later.exit_code == plain.exit_code == 0, later.stderr
+        assert later.stdout == plain.stdout != ""
+
+
+def test_a_rename_to_a_name_that_is_absent_too_names_the_old_name(
+    run_bumper: Callable[..., Result], tmp_path: Path
+) -> None:
+    write_tree(tmp_path, {"pod.yaml": "kind: Pod\nspec:\n  containers:\n  - image: other:1\n"})
+    result = run_bumper("set-image", f"ghcr.io/acme/app={RENAMED}:1", ".")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "bumper: error: no reference to ghcr.io/acme/app found in . "
+        "(check the name, or pass --allow-missing)\n"
+    )

@@ -147,6 +147,8 @@ class Plan:
     targets: list[Target]
     files: list[FilePlan]
     problems: list[Problem]
+    #: lines for people: a rename found already made, set on the new name instead
+    notes: list[str] = field(default_factory=list)
 
     @property
     def target(self) -> Target:
@@ -217,6 +219,7 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "skipped": [s.to_dict() for s in self.skips],
             "warnings": [p.to_dict() for p in self.problems if not p.explicit],
+            "notes": list(self.notes),
             "files": [plan.source.display for plan in self.files if plan.changed],
         }
 
@@ -319,6 +322,9 @@ class _Decision:
     unchanged: bool
     #: the map overrides a merged base instead of editing it (tried once)
     overridden: bool = False
+    #: pairs (map id, key) other references must remove in this change, since they
+    #: alias an anchor in a pair this one removes; and the reason to give if not
+    removes_with: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def editing(self) -> bool:
@@ -419,14 +425,15 @@ class _FilePlanner:
                 edits = site.edits(self.text, wanted)
             except CannotEdit as error:
                 reason = error.message
+        removes_with: list[tuple[int, str, str]] = []
         if reason is None and edits:
-            reason = _own_overlap(site, edits) or self.shared(edits)
+            reason = _own_overlap(site, edits) or self.shared(edits, removes_with)
             if reason is not None and hasattr(site, "override_edits"):
                 # A merged base others read is left alone: the map overrides it instead.
                 override = site.override_edits(self.text, wanted)
                 if override and not (_own_overlap(site, override) or self.shared(override)):
                     return _Decision(site, wanted, override, None, False, overridden=True)
-        return _Decision(site, wanted, edits, reason, unchanged)
+        return _Decision(site, wanted, edits, reason, unchanged, removes_with=removes_with)
 
     def settle(self, decisions: list[_Decision]) -> None:
         """Leave alone every reference whose edits clash with another's, or would change
@@ -454,6 +461,7 @@ class _FilePlanner:
                     )
                 if override and not (_own_overlap(site, override) or self.shared(override)):
                     decision.edits, decision.overridden = override, True
+                    decision.removes_with = []
                 else:
                     decision.reason = reason
 
@@ -479,6 +487,19 @@ class _FilePlanner:
             open_spans.append(span)
         if self.readers is None:
             return found
+        removed = {
+            (id(m.node), m.key.value)
+            for d in editing
+            for e in d.edits
+            for m in e.meanings
+            if m.action == "remove"
+        }
+        for decision in editing:
+            kept = [
+                why for holder, key, why in decision.removes_with if (holder, key) not in removed
+            ]
+            if kept and id(decision) not in found:
+                found[id(decision)] = kept[0]
         for decision in editing:
             if id(decision) in found:
                 continue
@@ -563,10 +584,15 @@ class _FilePlanner:
             )
         )
 
-    def shared(self, edits: list[Edit]) -> str | None:
+    def shared(
+        self, edits: list[Edit], removes_with: list[tuple[int, str, str]] | None = None
+    ) -> str | None:
         """A reason to leave the reference alone when a value it would change is also read
         somewhere that is not a reference to this image (through an alias or merge key),
-        or when a pair it removes holds an anchor read elsewhere."""
+        or when a pair it removes holds an anchor read elsewhere. With ``removes_with``,
+        an anchor read only as another reference's value (``newTag: *a``) is no reason
+        yet: the pair is added there, for :meth:`clashes` to check that the other
+        reference removes it in the same change."""
         if self.readers is None:
             return None
         for edit in edits:
@@ -584,7 +610,7 @@ class _FilePlanner:
                         continue  # an anchor's definition, or an alias under an image key
                     return self.describe(read)
                 if meaning.action == "remove":
-                    reason = self.anchored_pair(meaning)
+                    reason = self.anchored_pair(meaning, removes_with)
                     if reason is not None:
                         return reason
         return None
@@ -601,20 +627,31 @@ class _FilePlanner:
             return ref is not None and canonical_name(ref.name) == self.target.canonical
         return False
 
-    def anchored_pair(self, meaning: Meaning) -> str | None:
+    def anchored_pair(
+        self, meaning: Meaning, removes_with: list[tuple[int, str, str]] | None
+    ) -> str | None:
         """Why a pair cannot be removed: its key or value is an anchor read elsewhere
-        (the alias would be left naming nothing)."""
+        (the alias would be left naming nothing), unless the alias is the value of a
+        pair a reference to this image reads, and may remove too (see :meth:`shared`)."""
         assert self.readers is not None
         mapping, key = meaning.node, meaning.key
         value = next(v for k, v in mapping.pairs if k is key)
         for node in (key, value):
-            aliases = self.readers.aliases.get(id(node))
-            if aliases:
-                line = self.lines.locate(aliases[0].start)[0]
-                return (
+            for alias in self.readers.aliases.get(id(node), []):
+                line = self.lines.locate(alias.start)[0]
+                reason = (
                     f"its {key.value} would be removed, but its anchor &{node.anchor} is "
                     f"read again at line {line}"
                 )
+                holder, at = self.readers.parent[id(alias)]
+                if (
+                    removes_with is None
+                    or node is key
+                    or not isinstance(at, str)
+                    or (id(holder), at) not in self.reads
+                ):
+                    return reason
+                removes_with.append((id(holder), at, reason))
         return None
 
     def other_reference(self, read: Read) -> bool:
@@ -852,14 +889,16 @@ def _follow_renamed_bases(
     allow_downgrade: bool,
     scope: Scope | None,
 ) -> list[FilePlan]:
-    """Plan again the kustomizations that build from a file in which the same change
-    renames the image: their entries follow the base, or, when part of what they build
-    from keeps the old name (a skipped reference, a remote base), are left alone with
-    that reason (see ``bumper.edit.overlays``)."""
+    """Plan again the kustomizations whose ``images`` entries name a renamed image and
+    that build from a file holding the new name once this change is made (renamed now,
+    or by an earlier run: a rerun decides as the first run did): their entries follow
+    the base, or, when part of what they build from keeps the old name (a skipped
+    reference, a remote base), are left alone with that reason (see
+    ``bumper.edit.overlays``)."""
     from bumper.edit.overlays import builds_from
 
-    moved = {
-        t.canonical
+    new_names = {
+        t.canonical: canonical_name(t.new_name)
         for t in targets
         if t.new_name is not None and canonical_name(t.new_name) != t.canonical
     }
@@ -868,22 +907,24 @@ def _follow_renamed_bases(
     for plan in files:
         where = plan.source.path.resolve()
         for change in plan.changes:
-            if canonical_name(change.name) in moved:
+            if canonical_name(change.name) in new_names:
                 renamed.setdefault(canonical_name(change.name), set()).add(where)
         for skip in plan.skips:
-            if canonical_name(skip.name) in moved and skip.shape != "kustomize":
+            if canonical_name(skip.name) in new_names and skip.shape != "kustomize":
                 kept.setdefault(canonical_name(skip.name), {})[where] = f"{skip.path}:{skip.line}"
-    if not renamed:
-        return files
+    holders = _Holders()
     result: list[FilePlan] = []
     for plan in files:
         entries = {canonical_name(c.name) for c in plan.changes if c.shape == "kustomize"}
         rules: dict[str, str | None] = {}
-        if entries & set(renamed):
+        if entries & set(new_names):
             own = plan.source.path.resolve()
             sources, remote = builds_from(plan.source.path, plan.text.text)
-            for name in entries & set(renamed):
-                if not (renamed[name] - {own}) & sources:
+            for name in entries & set(new_names):
+                bases = (sources - {own}) - renamed.get(name, set())
+                if not (renamed.get(name, set()) - {own}) & sources and not any(
+                    holders.holds(path, new_names[name]) for path in bases
+                ):
                     continue
                 left = [
                     place for path, place in kept.get(name, {}).items() if path in sources | {own}
@@ -891,8 +932,9 @@ def _follow_renamed_bases(
                 if left or remote:
                     rest = left[0] if left else "a remote base"
                     rules[name] = (
-                        "renamed in only part of what this kustomization builds from (not at "
-                        f"{rest}): either name would leave part unmatched; edit it by hand"
+                        "renamed in only part of what this kustomization builds from (the old "
+                        f"name stays at {rest}): either name would leave part unmatched; "
+                        "edit it by hand"
                     )
                 else:
                     rules[name] = None
@@ -903,6 +945,62 @@ def _follow_renamed_bases(
         assert isinstance(again, FilePlan)
         result.append(again)
     return result
+
+
+class _Holders:
+    """Which files already hold a reference to an image (each read once per image)."""
+
+    def __init__(self) -> None:
+        self.sites: dict[tuple[Path, str], list[str]] = {}
+
+    def holds(self, path: Path, canonical: str) -> bool:
+        names = self.sites.get((path, canonical))
+        if names is None:
+            parsed = read_manifest(Source(path, str(path), False), Prefilter(canonical))
+            sites = parsed.sites() if isinstance(parsed, ParsedFile) else []
+            names = self.sites[path, canonical] = [canonical_name(site.name) for site in sites]
+        return canonical in names
+
+
+def _same_image(targets: Sequence[Target], scope: Scope | None) -> tuple[Target, Target] | None:
+    """Two targets for one repository in overlapping files (each names the other), if any."""
+    places = list(scope) if scope is not None else [None] * len(targets)
+    seen: dict[str, tuple[Target, Collection[str] | None]] = {}
+    for target, files in zip(targets, places, strict=True):
+        if target.canonical in seen:
+            other, other_files = seen[target.canonical]
+            if files is None or other_files is None or set(files) & set(other_files):
+                return other, target
+        seen[target.canonical] = (target, files)
+    return None
+
+
+def _plan_sources(
+    sources: Sequence[Source],
+    targets: Sequence[Target],
+    allow_downgrade: bool,
+    scope: Scope | None,
+) -> tuple[list[FilePlan], list[Problem]]:
+    files: list[FilePlan] = []
+    problems: list[Problem] = []
+    for result in _plan_many(sources, targets, allow_downgrade, scope):
+        if isinstance(result, Problem):
+            problems.append(result)
+        elif result is not None:
+            files.append(result)
+    if any(target.new_name is not None for target in targets):
+        files = _follow_renamed_bases(files, targets, allow_downgrade, scope)
+    return files, problems
+
+
+def _on_new_name(target: Target) -> Target:
+    """The bump a rename becomes once no reference to its old name is left."""
+    return Target(target.written_name, target.tag, target.digest)
+
+
+def _missing(targets: Sequence[Target], files: Sequence[FilePlan]) -> list[Target]:
+    """The targets no file holds a reference to."""
+    return [t for t in targets if not any(f.matched.get(t.canonical) for f in files)]
 
 
 def plan_set_image(
@@ -957,31 +1055,35 @@ def plan_images(
     parsed = [parse_target(t) if isinstance(t, str) else t for t in targets]
     if not parsed:
         raise BumperError("no image to set")
-    places = list(scope) if scope is not None else [None] * len(parsed)
-    seen: dict[str, tuple[Target, Collection[str] | None]] = {}
-    for target, files in zip(parsed, places, strict=True):
-        if target.canonical in seen:
-            other, other_files = seen[target.canonical]
-            if files is None or other_files is None or set(files) & set(other_files):
-                raise BumperError(f"{other} and {target} set the same image; give it once")
-        seen[target.canonical] = (target, files)
+    clash = _same_image(parsed, scope)
+    if clash:
+        raise BumperError(f"{clash[0]} and {clash[1]} set the same image; give it once")
     path_list = [str(p) for p in paths] or ["."]
     sources = collect_sources(path_list, include, exclude, root)
-    files: list[FilePlan] = []
-    problems: list[Problem] = []
-    for result in _plan_many(sources, parsed, allow_downgrade, scope):
-        if isinstance(result, Problem):
-            problems.append(result)
-        elif result is not None:
-            files.append(result)
-    if any(target.new_name is not None for target in parsed):
-        files = _follow_renamed_bases(files, parsed, allow_downgrade, scope)
+    files, problems = _plan_sources(sources, parsed, allow_downgrade, scope)
+    missing = _missing(parsed, files)
+    notes: list[str] = []
+    made = [t for t in missing if t.new_name is not None]
+    if made:
+        # A rename already made (a rerun, or the next release with the same OLD=NEW)
+        # finds only the new name: set that, as `set-image NEW:TAG` would, so a rerun
+        # is a no-op and the next release still lands.
+        on_new = [_on_new_name(t) if t in made else t for t in parsed]
+        if not _same_image(on_new, scope):
+            new_files, new_problems = _plan_sources(sources, on_new, allow_downgrade, scope)
+            still = _missing(on_new, new_files)
+            found = [t for t, n in zip(parsed, on_new, strict=True) if t in made and n not in still]
+            if found:
+                files, problems = new_files, new_problems
+                missing = [t for t, n in zip(parsed, on_new, strict=True) if n in still]
+                notes = [
+                    f"{t.match}: no reference left, already renamed to {t.new_name}" for t in found
+                ]
     errors = [p for p in problems if p.explicit]
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise BumperError(f"{errors[0]}{more}; nothing written")
-    plan = Plan(parsed, files, problems)
-    missing = [t for t in parsed if not any(f.matched.get(t.canonical) for f in files)]
+    plan = Plan(parsed, files, problems, notes)
     if missing and not allow_missing:
         where = ", ".join(path_list)
         written = "; nothing written" if len(parsed) > 1 else ""

@@ -78,18 +78,20 @@ class HelmValuesSite(Site):
         self.repo_key = repo_key
         self.slots: dict[str, Scalar | None] = {}
         self.owners: dict[str, Mapping] = {}
+        written: dict[str, Node] = {}
         for key in ("registry", repo_key, "tag", "digest"):
             if key in pairs:
                 _, value, owner = pairs[key]
                 self.slots[key] = scalar_str(doc, value)
                 self.owners[key] = owner
+                written[key] = value
         self.repo = self.slots[repo_key]
         assert self.repo is not None
         registry = present_value(self.slots.get("registry"))
         name = f"{registry}/{self.repo.value}" if registry else self.repo.value
         # Reported where the map itself writes its tag (else digest, else name): a map
         # that takes them from a merged base is reported where it starts.
-        mine = {key: scalar for key, scalar in self.slots.items() if self.owners[key] is mapping}
+        mine = {key: node for key, node in written.items() if self.owners[key] is mapping}
         super().__init__(
             report_offset(
                 mine.get("tag"), mine.get("digest"), mine.get(repo_key), default=mapping.start

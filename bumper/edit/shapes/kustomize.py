@@ -46,15 +46,16 @@ class KustomizeEntrySite(Site):
     def __init__(self, doc: Document, entry: Mapping, name: Scalar) -> None:
         self.entry = entry
         self.keys: dict[str, tuple[Scalar, Scalar | None]] = {}
+        written: dict[str, Node] = {}
         for key, value in entry.pairs:
             if isinstance(key, Scalar):
                 self.keys[key.value] = (key, scalar_str(doc, value))
+                written[key.value] = value
         self.name_key = self.keys["name"][0]
         new_name = self.value_of("newName")
         matched = new_name if new_name is not None else name.value
         offset = report_offset(
-            *(self.keys[k][1] for k in ("newTag", "digest", "newName") if k in self.keys),
-            default=entry.start,
+            *(written.get(k) for k in ("newTag", "digest", "newName")), default=entry.start
         )
         super().__init__(offset, matched, self.value_of("newTag"), self.value_of("digest"))
         # Set when the image the entry matches is renamed in the same change: its name

@@ -132,11 +132,13 @@ def splice(text: str, edits: Iterable[Edit]) -> str:
     return "".join(parts)
 
 
-def report_offset(*candidates: Scalar | None, default: int) -> int:
-    """The offset of the first scalar present (tag, digest, name …), else ``default``."""
-    for scalar in candidates:
-        if scalar is not None:
-            return scalar.start
+def report_offset(*candidates: Node | None, default: int) -> int:
+    """The offset of the first value present (tag, digest, name …), else ``default``.
+    Given as written: a value that is an alias is reported where the alias reads it,
+    not at its anchor."""
+    for node in candidates:
+        if node is not None:
+            return node.start
     return default
 
 
