@@ -1614,10 +1614,17 @@ def kustomize_problem(old: dict[Any, Any], new: Any, bump: Bump) -> str | None:
     if not isinstance(new, dict):
         return f"became {new!r}"
     matched = old.get("newName") if old.get("newName") is not None else old.get("name")
-    if old.get("name") != new.get("name"):
+    # A rename of the base the entry builds from in the same change: the entry's name
+    # follows it (bumper.edit.overlays; the kubectl fuzzer checks the render).
+    follows = (
+        bump.new_name is not None
+        and isinstance(new.get("name"), str)
+        and canonical(new["name"]) == canonical(bump.new_name)
+    )
+    if old.get("name") != new.get("name") and not follows:
         return f"name changed {old.get('name')!r} -> {new.get('name')!r}"
     changed = [k for k in set(old) | set(new) if old.get(k) != new.get(k)]
-    if extra := [k for k in changed if k not in ("newName", "newTag", "digest")]:
+    if extra := [k for k in changed if k not in ("name", "newName", "newTag", "digest")]:
         return f"keys {sorted(map(str, extra))} changed"
     effective = new.get("newName") if new.get("newName") is not None else new.get("name")
     for want_name, want_tag, want_digest in _wanted_options(
