@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -398,3 +399,32 @@ def test_parallel_planning_gives_the_same_plan(
     assert len(parallel.changes) == 600
     assert parallel.to_dict() == sequential.to_dict()
     assert parallel.diff() == sequential.diff()
+
+
+@pytest.mark.parametrize("width", [50, 80, 120])
+def test_bumper_help_lists_each_command_with_its_own_help(width: int) -> None:
+    """``bumper --help`` lists the commands without loading them: the listing must be
+    what click would show with the commands themselves loaded."""
+    import click
+
+    from bumper.cli import COMMANDS, main
+
+    context = click.Context(main)
+    loaded = {name: main.get_command(context, name) for name in COMMANDS}
+    assert all(command is not None and command.name == name for name, command in loaded.items())
+    eager = click.Group("bumper", commands=loaded)  # type: ignore[arg-type]
+    lazy_help, eager_help = click.HelpFormatter(width=width), click.HelpFormatter(width=width)
+    main.format_commands(context, lazy_help)
+    eager.format_commands(click.Context(eager), eager_help)
+    assert lazy_help.getvalue() == eager_help.getvalue() != ""
+
+
+def test_start_up_loads_no_command_module() -> None:
+    probe = (
+        "import sys\nfrom bumper.cli import main\n"
+        "print(sorted(m for m in sys.modules if m.startswith('bumper.cli.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

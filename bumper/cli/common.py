@@ -7,22 +7,18 @@ Only click is imported here: it runs at start-up.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bumper.delivery.contract import (
-    DeliverOptions,
-    DeliveryRequest,
-    PullRequestOptions,
-    check_combination,
-)
 from bumper.errors import BumperError, Stopped
+
+if TYPE_CHECKING:
+    from bumper.delivery.contract import DeliveryRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,6 +112,8 @@ def one_line_errors(func: F) -> F:
 def echo_json(document: Any, indent: int | None = 2) -> None:
     """A JSON document on stdout: UTF-8 text on a UTF-8 stdout, else escaped to ASCII
     (``\\u00fc``), so it stays valid JSON whatever the stream's encoding."""
+    import json
+
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
     click.echo(json.dumps(document, indent=indent, ensure_ascii=encoding != "utf8"))
 
@@ -303,6 +301,13 @@ def release_delivery_options(func: F) -> F:
 def delivery_request(given: dict[str, Any]) -> DeliveryRequest | None:
     """The delivery the options ask for (None: write the files only); options that would
     be ignored are a usage error (exit 2)."""
+    from bumper.delivery.contract import (
+        DeliverOptions,
+        DeliveryRequest,
+        PullRequestOptions,
+        check_combination,
+    )
+
     pull_request = bool(given.get("pull_request"))
     delivers = bool(given.get("commit") or given.get("push") or given.get("repo") or pull_request)
     check_combination(given, delivers, pull_request)
