@@ -33,6 +33,7 @@ from bumper.edit.files import (
     write_all_atomic,
 )
 from bumper.edit.nonmanifest import config_by_content, refusal
+from bumper.edit.overlays import builds_from
 from bumper.edit.patch import unified_diff
 from bumper.edit.prefilter import Prefilter
 from bumper.edit.reference import canonical_name, format_reference, try_parse_reference
@@ -895,8 +896,6 @@ def _follow_renamed_bases(
     the base, or, when part of what they build from keeps the old name (a skipped
     reference, a remote base), are left alone with that reason (see
     ``bumper.edit.overlays``)."""
-    from bumper.edit.overlays import builds_from
-
     new_names = {
         t.canonical: canonical_name(t.new_name)
         for t in targets
