@@ -135,6 +135,13 @@ BYTES: list[tuple[str, str, str, str, str | None]] = [
         "ghcr.io/acme/app:2",
         'image: "ghcr.io/acme/app:2"\n',
     ),
+    (
+        "escaped-line-break-in-a-cr-only-file",
+        "kustomization.yaml",
+        'images:\r- {name: "ghcr.io/acme/ap\\\r    p", newTag: v2.3.4}\r',
+        "ghcr.io/acme/app:3.0.0",
+        'images:\r- {name: "ghcr.io/acme/ap\\\r    p", newTag: 3.0.0}\r',
+    ),
     # 10. merge keys
     (
         "merge-override-and-shared-base",

@@ -51,8 +51,12 @@ def _contexts(keys: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[bytes]]
     return re.compile(pattern), re.compile(pattern.encode())
 
 
-# YAML's double-quoted escapes that can spell a name's characters.
-_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|\r?\n[ \t]*)")
+# YAML's double-quoted escapes that can spell a name's characters, and the escaped line
+# break that joins two lines (after any break the parser knows: CR-only files, NEL, LS, PS).
+_ESCAPE = re.compile(
+    r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})"
+    r"|(?:\r\n|[\r\n\x85\u2028\u2029])[ \t]*)"
+)
 
 
 def _unescape(text: str) -> str:
