@@ -818,16 +818,28 @@ def test_messages_say_the_true_cause(
     assert message in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("bad", "warning"),
+    [
+        ("b: *nope\n", "w/broken.yaml:5:4: alias *nope is not defined before it"),
+        # Every loader refuses a standard tag on a node of another kind (walk fuzzer find).
+        ("b: !!seq\nc: 1\n", "w/broken.yaml:5:4: !!seq needs a sequence, not a scalar"),
+        ("b: !!str {c: 1}\n", "w/broken.yaml:5:4: !!str needs a scalar, not a mapping"),
+    ],
+)
 def test_a_walk_never_edits_a_file_that_does_not_parse(
-    run_bumper: Callable[..., Result], tmp_path: Path
+    run_bumper: Callable[..., Result], tmp_path: Path, bad: str, warning: str
 ) -> None:
     """The document naming the image parses; another one in the file does not."""
-    broken = "a: 1\n---\nimage: ghcr.io/acme/app:1\n---\nb: *nope\n---\nc: 1\n"
+    broken = f"a: 1\n---\nimage: ghcr.io/acme/app:1\n---\n{bad}---\nc: 1\n"
     write_tree(tmp_path, {"w/broken.yaml": broken, "w/ok.yaml": "image: ghcr.io/acme/app:1\n"})
     result = run_bumper("set-image", "ghcr.io/acme/app:2", "w")
     assert result.exit_code == 0
     assert (tmp_path / "w/broken.yaml").read_text() == broken
-    assert "warning: w/broken.yaml:5:4: alias *nope is not defined before it" in result.stderr
+    assert f"warning: {warning}" in result.stderr
+    named = run_bumper("set-image", "ghcr.io/acme/app:2", "w/broken.yaml")
+    assert named.exit_code == 1
+    assert f"bumper: error: {warning}; nothing written" in named.stderr
 
 
 def test_a_walk_reads_files_with_a_byte_order_mark_and_names_utf16_ones(

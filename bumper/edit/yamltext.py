@@ -211,6 +211,29 @@ def _event_kinds() -> dict[type, int]:
     }
 
 
+# The node kind each standard tag needs (0 scalar, 1 mapping, 2 sequence): every loader
+# refuses ``key: !!seq`` over an empty value or ``!!str`` on a mapping, so bumper does too.
+_STANDARD = "tag:yaml.org,2002:"
+_TAG_KINDS = {
+    **{_STANDARD + name: 0 for name in ("str", "int", "float", "bool", "null", "binary",
+                                        "timestamp", "merge", "value")},
+    **{_STANDARD + name: 1 for name in ("map", "set")},
+    **{_STANDARD + name: 2 for name in ("seq", "omap", "pairs")},
+}  # fmt: skip
+_KIND_NAMES = ("a scalar", "a mapping", "a sequence")
+
+
+def _check_tag(tag: str, kind: int, text: str, start: int) -> None:
+    """Refuse a standard tag on a node of another kind (``!!seq`` on a scalar)."""
+    wanted = _TAG_KINDS.get(tag, kind)
+    if wanted != kind:
+        line, column = line_column(text, start)
+        short = "!!" + tag[len(_STANDARD) :]
+        raise YamlError(
+            f"{short} needs {_KIND_NAMES[wanted]}, not {_KIND_NAMES[kind]}", line, column
+        )
+
+
 def _compose(
     next_event: Callable[[], Any], text: str, restore: str | None = None, fallback: bool = False
 ) -> list[Document]:
@@ -245,6 +268,8 @@ def _compose(
             start = event.start_mark.index
             end = event.end_mark.index
             if anchor or tag:
+                if tag:
+                    _check_tag(tag, 0, text, start)
                 # An empty value after properties (``tag: &t``) ends where they end;
                 # the skip must not carry its start onto the next line.
                 start = _value_start(text, start, (anchor is not None) + (tag is not None))
@@ -265,6 +290,8 @@ def _compose(
             anchor, tag = event.anchor, event.tag
             start = event.start_mark.index
             if anchor or tag:
+                if tag:
+                    _check_tag(tag, kind, text, start)
                 start = _value_start(text, start, (anchor is not None) + (tag is not None))
             flow = bool(event.flow_style)
             node = (
