@@ -825,6 +825,11 @@ def test_messages_say_the_true_cause(
         # Every loader refuses a standard tag on a node of another kind (walk fuzzer find).
         ("b: !!seq\nc: 1\n", "w/broken.yaml:5:4: !!seq needs a sequence, not a scalar"),
         ("b: !!str {c: 1}\n", "w/broken.yaml:5:4: !!str needs a scalar, not a mapping"),
+        (
+            "b: &s [1]\nc:\n  <<: *s\n",
+            "w/broken.yaml:7:7: a merge key (<<) needs a mapping, an alias to one, "
+            "or a list of them",
+        ),
     ],
 )
 def test_a_walk_never_edits_a_file_that_does_not_parse(

@@ -234,6 +234,22 @@ def _check_tag(tag: str, kind: int, text: str, start: int) -> None:
         )
 
 
+def _check_merges(values: list[Node], text: str) -> None:
+    """Refuse a merge key (``<<``) whose value is not a mapping, an alias to one, or a
+    sequence of those: every loader does (PyYAML, ruamel, go-yaml)."""
+    for value in values:
+        items = value.items if isinstance(value, Sequence) else [value]
+        for item in items:
+            target = item.target if isinstance(item, Alias) else item
+            if not isinstance(target, Mapping):
+                line, column = line_column(text, item.start)
+                raise YamlError(
+                    "a merge key (<<) needs a mapping, an alias to one, or a list of them",
+                    line,
+                    column,
+                )
+
+
 def _compose(
     next_event: Callable[[], Any], text: str, restore: str | None = None, fallback: bool = False
 ) -> list[Document]:
@@ -256,6 +272,7 @@ def _compose(
     in_flow = False
     doc = Document(root=None)
     anchors: dict[str, Node] = {}
+    merge_values: list[Node] = []  # checked when their document ends (lists fill later)
     while True:
         event = next_event()
         event_type = type(event)
@@ -321,6 +338,9 @@ def _compose(
             anchors = {}
             continue
         elif kind == 6:
+            if merge_values:
+                _check_merges(merge_values, text)
+                merge_values = []
             documents.append(doc)
             continue
         else:
@@ -346,6 +366,8 @@ def _compose(
                 keys.add(typed)
             pending = node
         else:
+            if type(pending) is Scalar and pending.value == "<<" and not pending.style:
+                merge_values.append(node)
             parent.pairs.append((pending, node))  # type: ignore[union-attr]
             pending = None
         if kind == 1 or kind == 2:
