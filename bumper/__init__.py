@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from bumper.build.engine import BuildOptions, BuildResult, build_and_push
+    from bumper.build.engine import build_and_push
+    from bumper.build.options import BuildOptions, BuildResult
     from bumper.delivery.contract import (
         DeliverOptions,
         DeliveryRequest,
@@ -44,8 +45,8 @@ _LAZY = {
     "list_images": ("bumper.edit.inventory", "list_images"),
     "Reference": ("bumper.edit.reference", "Reference"),
     "parse_reference": ("bumper.edit.reference", "parse_reference"),
-    "BuildOptions": ("bumper.build.engine", "BuildOptions"),
-    "BuildResult": ("bumper.build.engine", "BuildResult"),
+    "BuildOptions": ("bumper.build.options", "BuildOptions"),
+    "BuildResult": ("bumper.build.options", "BuildResult"),
     "build_and_push": ("bumper.build.engine", "build_and_push"),
     "RegistryClient": ("bumper.registry.client", "RegistryClient"),
     "resolve_digest": ("bumper.registry.client", "resolve_digest"),

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bumper.build.engine import BuildOptions, BuildResult, Progress, build_and_push
+from bumper.build.engine import build_and_push
+from bumper.build.options import BuildOptions, BuildResult, Progress
 from bumper.build.source import SourceContext
 from bumper.delivery.contract import (
     BumpOutcome,

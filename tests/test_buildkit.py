@@ -36,7 +36,7 @@ from bumper.build.buildkit import (
     select_builder,
     syntax_directive,
 )
-from bumper.build.engine import BuildOptions
+from bumper.build.options import BuildOptions
 from bumper.build.specs import BuildSecret, parse_cache, parse_secret
 from bumper.cli.build import build_command, release_command
 from bumper.errors import BumperError

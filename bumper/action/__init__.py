@@ -18,7 +18,7 @@ from typing import Any
 from bumper.action.inputs import Inputs, Settings, env_name, parse_inputs
 from bumper.action.runner import Runner, escape_data, escape_property, trust_workspace
 from bumper.action.summary import Outcome, render_summary
-from bumper.build.engine import BuildOptions, Progress
+from bumper.build.options import BuildOptions, Progress
 from bumper.build.source import source_context
 from bumper.build.specs import BuildSecret
 from bumper.build.tags import TAG_STRATEGIES, check_tag, lowercase_name, resolve_tag, strategy_tag

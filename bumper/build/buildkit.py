@@ -25,7 +25,7 @@ from bumper.build.specs import parse_cache, parse_platforms
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:
-    from bumper.build.engine import BuildOptions, Progress
+    from bumper.build.options import BuildOptions, Progress
 
 BUILDX = "buildx"
 ENGINE = "buildkit"

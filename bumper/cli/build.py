@@ -22,7 +22,7 @@ from bumper.cli.common import (
 from bumper.errors import BumperError
 
 if TYPE_CHECKING:
-    from bumper.build.engine import BuildOptions, Progress
+    from bumper.build.options import BuildOptions, Progress
     from bumper.build.source import SourceContext
 
 
@@ -246,7 +246,7 @@ class _Request:
 
 def _request(params: dict[str, Any], *, push: bool) -> _Request:
     """Resolve the name, tags and credentials from the CLI parameters (nothing built yet)."""
-    from bumper.build.engine import BuildOptions, Progress
+    from bumper.build.options import BuildOptions, Progress
     from bumper.build.source import source_context
     from bumper.build.tags import resolve_tags
 
