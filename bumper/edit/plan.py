@@ -920,9 +920,9 @@ def _follow_renamed_bases(
             own = plan.source.path.resolve()
             sources, remote = builds_from(plan.source.path, plan.text.text)
             for name in entries & set(new_names):
-                bases = (sources - {own}) - renamed.get(name, set())
-                if not (renamed.get(name, set()) - {own}) & sources and not any(
-                    holders.holds(path, new_names[name]) for path in bases
+                renamed_now = renamed.get(name, set()) - {own}
+                if not renamed_now & sources and not any(
+                    holders.holds(path, new_names[name]) for path in sources - {own}
                 ):
                     continue
                 left = [
@@ -947,18 +947,20 @@ def _follow_renamed_bases(
 
 
 class _Holders:
-    """Which files already hold a reference to an image (each read once per image)."""
+    """Whether a file already holds a reference to an image (each file read once per image)."""
 
     def __init__(self) -> None:
-        self.sites: dict[tuple[Path, str], list[str]] = {}
+        self.known: dict[tuple[Path, str], bool] = {}
+        self.prefilters: dict[str, Prefilter] = {}
 
     def holds(self, path: Path, canonical: str) -> bool:
-        names = self.sites.get((path, canonical))
-        if names is None:
-            parsed = read_manifest(Source(path, str(path), False), Prefilter(canonical))
+        if (path, canonical) not in self.known:
+            if canonical not in self.prefilters:
+                self.prefilters[canonical] = Prefilter(canonical)
+            parsed = read_manifest(Source(path, str(path), False), self.prefilters[canonical])
             sites = parsed.sites() if isinstance(parsed, ParsedFile) else []
-            names = self.sites[path, canonical] = [canonical_name(site.name) for site in sites]
-        return canonical in names
+            self.known[path, canonical] = any(canonical_name(s.name) == canonical for s in sites)
+        return self.known[path, canonical]
 
 
 def _same_image(targets: Sequence[Target], scope: Scope | None) -> tuple[Target, Target] | None:
